@@ -1,0 +1,1 @@
+"""Models of the ingestion app (its job kind arrives with its issue)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MarketAnalysisConfig(AppConfig):
+    name = "market_analysis"
+    verbose_name = "Market analysis"

@@ -1,0 +1,82 @@
+"""Parcels, their value history, and sales."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from properties.api.serializers import (
+    PropertyDetailSerializer,
+    PropertyFeatureSerializer,
+    PropertySerializer,
+    PropertyUpdateSerializer,
+    PropertyValueSerializer,
+    SaleSerializer,
+)
+from properties.filtersets import PropertyFilterSet, SaleFilterSet
+from properties.models import Property, PropertyValue, Sale
+from properties.services import Actor, property_update
+from terrafusion.api.renderers import GeoJSONRenderer
+from terrafusion.api.viewsets import CountyScopedReadOnlyViewSet, CountyScopedRetrieveUpdateViewSet
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format", str, enum=["json", "geojson"], description="geojson: a FeatureCollection of the parcel polygons."
+)
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT_PARAMETER]))
+class PropertyViewSet(CountyScopedRetrieveUpdateViewSet):
+    queryset = Property.objects.select_related("county", "neighborhood")
+    serializer_class = PropertySerializer
+    filterset_class = PropertyFilterSet
+    search_fields = ["parcel_number", "situs_address", "owner_name"]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, GeoJSONRenderer]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list" and not self.wants_geojson:
+            return queryset.defer("geometry", "legal_description", "owner_address")
+        return queryset
+
+    @property
+    def wants_geojson(self) -> bool:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return renderer is not None and renderer.format == "geojson"
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return PropertyUpdateSerializer
+        if self.wants_geojson:
+            return PropertyFeatureSerializer
+        if self.action == "retrieve":
+            return PropertyDetailSerializer
+        return PropertySerializer
+
+    def list(self, request, *args, **kwargs):
+        if not self.wants_geojson:
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        collection = {"type": "FeatureCollection", "features": self.get_serializer(page, many=True).data}
+        return self.get_paginated_response(collection)
+
+    @extend_schema(request=PropertyUpdateSerializer, responses=PropertyDetailSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        prop = self.get_object()
+        serializer = PropertyUpdateSerializer(prop, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        property_update(prop=prop, data=serializer.validated_data, actor=Actor.for_user(request.user, "api"))
+        return Response(PropertyDetailSerializer(prop, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses=PropertyValueSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def values(self, request, pk=None):
+        """The property's value history: one row per roll year and source, newest first."""
+        prop = self.get_object()
+        rows = PropertyValue.objects.filter(property=prop).order_by("-roll_year", "source")
+        return Response(PropertyValueSerializer(rows, many=True).data)
+
+
+class SaleViewSet(CountyScopedReadOnlyViewSet):
+    queryset = Sale.objects.select_related("county", "property")
+    serializer_class = SaleSerializer
+    filterset_class = SaleFilterSet

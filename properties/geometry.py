@@ -1,0 +1,55 @@
+"""Parcel geometry helpers over WKB (shapely 2): derived columns, GeoJSON and SVG for the admin."""
+
+import json
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+
+def geometry_columns(wkb: bytes | None) -> dict:
+    """The derived columns stored beside a geometry: bbox and a representative point as lat/lon."""
+    if not wkb:
+        return dict.fromkeys(("bbox_xmin", "bbox_ymin", "bbox_xmax", "bbox_ymax"), None)
+    geom = shapely.from_wkb(bytes(wkb))
+    xmin, ymin, xmax, ymax = geom.bounds
+    point = geom.representative_point() if not geom.is_empty else None
+    return {
+        "bbox_xmin": xmin,
+        "bbox_ymin": ymin,
+        "bbox_xmax": xmax,
+        "bbox_ymax": ymax,
+        "longitude": point.x if point is not None else None,
+        "latitude": point.y if point is not None else None,
+    }
+
+
+def wkb_to_geojson(wkb: bytes | memoryview | None) -> dict | None:
+    if not wkb:
+        return None
+    return json.loads(shapely.to_geojson(shapely.from_wkb(bytes(wkb))))
+
+
+def geojson_to_wkb(data: dict) -> bytes:
+    geom: BaseGeometry = shapely.from_geojson(json.dumps(data))
+    if not geom.is_valid:
+        raise ValueError(f"invalid geometry: {shapely.is_valid_reason(geom)}")
+    return shapely.to_wkb(geom)
+
+
+def wkb_to_svg(wkb: bytes | memoryview | None, *, size: int = 240) -> str:
+    """A standalone SVG drawing of the shape, scaled to fit a `size` pixel square, north up."""
+    if not wkb:
+        return ""
+    geom = shapely.from_wkb(bytes(wkb))
+    xmin, ymin, xmax, ymax = geom.bounds
+    span = max(xmax - xmin, ymax - ymin) or 1.0
+    pad = span * 0.05
+    # SVG's y axis points down: flip the shape around its centre so north stays up.
+    flipped = shapely.transform(geom, lambda c: c * [1, -1])
+    view_box = f"{xmin - pad} {-ymax - pad} {xmax - xmin + 2 * pad} {ymax - ymin + 2 * pad}"
+    stroke = span / 100
+    paths = flipped.svg(scale_factor=1.0).replace('stroke-width="2.0"', f'stroke-width="{stroke}"')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="{view_box}" '
+        f'preserveAspectRatio="xMidYMid meet" role="img" aria-label="parcel shape">{paths}</svg>'
+    )

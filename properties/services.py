@@ -1,0 +1,127 @@
+"""Writes to parcels, values and sales. Every change of a property goes through here and is audited."""
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+
+from properties.choices import ActorKind, ValueSource
+from properties.geometry import geometry_columns
+from properties.models import VALUE_FIELDS, Property, PropertyChange, PropertyValue
+
+# The fields of a property that a person or a job may change (the rest are keys or derived).
+EDITABLE_FIELDS = (
+    "parcel_number", "property_type", "class_code", "neighborhood", "situs_address", "situs_city", "situs_zip",
+    "owner_name", "owner_address", "legal_description", "land_area_sqft", "acreage", "living_area", "year_built",
+    "effective_year", "bedrooms", "bathrooms", "quality", "condition", "geometry", *VALUE_FIELDS, "value_year",
+    "last_sale_date", "last_sale_price", "is_active",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what makes a change: a user (through the API or admin), a job, or an import."""
+
+    kind: ActorKind
+    user: Any = None
+    job_id: UUID | None = None
+    source: str = ""
+
+    @classmethod
+    def for_user(cls, user, source: str) -> "Actor":
+        return cls(kind=ActorKind.USER, user=user, source=source)
+
+
+def _audit_value(field: str, value: Any) -> Any:
+    """A JSON-safe form of a field value for the audit trail."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return "sha256:" + hashlib.sha256(bytes(value)).hexdigest()[:16]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return value.pk
+    return str(value)
+
+
+def _field_key(field: str) -> str:
+    """Foreign keys are compared and stored by id."""
+    return f"{field}_id" if field == "neighborhood" else field
+
+
+def _comparable(value: Any) -> Any:
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def record_change(*, prop: Property, changes: dict, actor: Actor) -> PropertyChange:
+    return PropertyChange.objects.create(
+        county_id=prop.county_id,
+        property=prop,
+        actor_kind=actor.kind,
+        user=actor.user if actor.user is not None and actor.user.is_authenticated else None,
+        job_id=actor.job_id,
+        source=actor.source[:120],
+        changes=changes,
+    )
+
+
+@transaction.atomic
+def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> PropertyChange | None:
+    """Change characteristics and current values of one property, validated, with an audit row.
+
+    When current values change, the property's `manual` value row for its roll year follows, so the
+    value history shows the change. Returns the audit row, or None when nothing changed.
+    """
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}.")
+    changes = {}
+    for field, new in data.items():
+        key = _field_key(field)
+        new_value = new.pk if field == "neighborhood" and new is not None else new
+        old_value = getattr(prop, key)
+        if _comparable(old_value) != _comparable(new_value):
+            changes[field] = {"old": _audit_value(field, old_value), "new": _audit_value(field, new_value)}
+            setattr(prop, key, new_value)
+    if not changes:
+        return None
+    if "geometry" in changes:
+        for column, value in geometry_columns(prop.geometry).items():
+            setattr(prop, column, value)
+    prop.full_clean(validate_unique=False, validate_constraints=True)
+    prop.save()
+    if changes.keys() & set(VALUE_FIELDS):
+        roll_year = prop.value_year or prop.county.working_roll_year
+        value_row, created = PropertyValue.objects.get_or_create(
+            property=prop,
+            roll_year=roll_year,
+            source=ValueSource.MANUAL,
+            defaults={"county_id": prop.county_id, **{f: getattr(prop, f) for f in VALUE_FIELDS}},
+        )
+        if not created:
+            for field in VALUE_FIELDS:
+                setattr(value_row, field, getattr(prop, field))
+            value_row.save()
+        if prop.value_year is None:
+            prop.value_year = roll_year
+            prop.save(update_fields=["value_year"])
+    return record_change(prop=prop, changes=changes, actor=actor)
+
+
+def property_snapshot(prop: Property) -> dict[str, Any]:
+    """The editable state of a property, for diffing saves made outside `property_update` (imports)."""
+    return {field: _comparable(getattr(prop, _field_key(field))) for field in EDITABLE_FIELDS}
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict:
+    return {
+        field: {"old": _audit_value(field, before.get(field)), "new": _audit_value(field, value)}
+        for field, value in after.items()
+        if before.get(field) != value
+    }

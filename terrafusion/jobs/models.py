@@ -1,0 +1,113 @@
+"""The abstract job row that every job kind's model builds on."""
+
+import uuid
+from functools import partial
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from counties.models import County
+from counties.querysets import CountyScopedQuerySet
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def job_file_path(job: "BaseJob", filename: str) -> str:
+    return f"jobs/{job.kind}/{job.county.slug}/{job.pk}/{filename}"
+
+
+def job_indexes(prefix: str) -> list[models.Index]:
+    """The indexes every job table carries (Django cannot name them generically on an abstract model)."""
+    return [
+        models.Index(fields=["county", "status", "created_at"], name=f"{prefix}_county_status"),
+        models.Index(fields=["status", "heartbeat_at"], name=f"{prefix}_status_heartbeat"),
+    ]
+
+
+class BaseJob(models.Model):
+    """A job: its parameters, lifecycle, progress, log and results. Concrete kinds set the ClassVars."""
+
+    COUNTY_FIELD = "county_id"
+    kind: ClassVar[str]  # URL segment and metric prefix: "reporting", "market-analysis", ...
+    run_codename: ClassVar[str]  # the County codename needed to start one
+    runner_path: ClassVar[str]  # dotted path of the JobRunner subclass
+    parameters_serializer_path: ClassVar[str]  # dotted path of the serializer validating `parameters`
+    queue_name: ClassVar[str] = "default"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    parameters = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="The result summary, once completed.")
+    result_file = models.FileField(upload_to=job_file_path, max_length=300, blank=True)
+    error_message = models.TextField(blank=True)
+    progress = models.FloatField(default=0.0, help_text="0 to 1.")
+    progress_message = models.CharField(max_length=200, blank=True)
+    log = models.JSONField(default=list, blank=True, help_text="[{at, level, message}, ...]")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    rq_job_id = models.CharField(max_length=100, blank=True)
+    worker_name = models.CharField(max_length=200, blank=True)
+
+    objects = CountyScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+    @classmethod
+    def enqueue(cls, *, county: County, requested_by=None, parameters: dict | None = None) -> "BaseJob":
+        """Create the job row now and hand it to RQ once the surrounding transaction commits."""
+        job = cls.objects.create(county=county, requested_by=requested_by, parameters=parameters or {})
+        job.rq_job_id = str(job.pk)
+        cls.objects.filter(pk=job.pk).update(rq_job_id=job.rq_job_id)
+        transaction.on_commit(partial(_hand_to_rq, cls, job.pk, county.slug))
+        return job
+
+
+def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
+    import django_rq
+
+    from terrafusion import metrics
+    from terrafusion.jobs.runner import execute_job
+
+    django_rq.get_queue(model.queue_name).enqueue(
+        execute_job,
+        model._meta.label,
+        str(job_id),
+        job_id=str(job_id),
+        job_timeout=settings.JOB_TIMEOUT_SECONDS,
+        result_ttl=24 * 3600,
+        failure_ttl=7 * 24 * 3600,
+        description=f"{model.kind} job {job_id} ({county_slug})",
+    )
+    metrics.record_submitted(model.kind, county_slug)

@@ -1,0 +1,68 @@
+"""The periodic sweep: fail the jobs whose worker died, so that no job stays `running` forever.
+
+A running job's heartbeat is refreshed every JOB_HEARTBEAT_SECONDS by its worker; a worker that was
+killed, ran out of memory or lost its machine stops refreshing it. A pending job whose RQ job
+failed or vanished (e.g. Redis was flushed) would never start, so it is failed too.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from terrafusion.jobs.models import JobStatus
+from terrafusion.jobs.registry import job_models
+
+logger = logging.getLogger(__name__)
+
+PENDING_GRACE = timedelta(minutes=2)  # a just-created job may not be in Redis before its commit
+
+
+def sweep_stale_jobs() -> dict[str, int]:
+    """Mark dead jobs failed; returns {kind: number failed}."""
+    import django_rq
+    from rq.job import Job
+    from rq.job import JobStatus as RqStatus
+
+    from terrafusion import metrics
+
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    swept: dict[str, int] = {}
+    for model in job_models():
+        dead = list(
+            model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before).select_related("county")
+        )
+        for job in dead:
+            message = (
+                f"The worker running this job ({job.worker_name or 'unknown'}) stopped responding; no heartbeat "
+                f"since {job.heartbeat_at:%Y-%m-%d %H:%M:%S %Z}. Nothing it did after its last commit was kept; "
+                "run the job again."
+            )
+            updated = model.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at).update(
+                status=JobStatus.FAILED, error_message=message, finished_at=now
+            )
+            if updated:
+                duration = (now - (job.started_at or now)).total_seconds()
+                metrics.record_finished(model.kind, job.county.slug, ok=False, duration=duration)
+                logger.warning("%s job %s failed by the sweep: %s", model.kind, job.pk, message)
+                swept[model.kind] = swept.get(model.kind, 0) + 1
+
+        pending = list(
+            model.objects.filter(status=JobStatus.PENDING, created_at__lt=now - PENDING_GRACE).select_related("county")
+        )
+        if pending:
+            connection = django_rq.get_connection(model.queue_name)
+            rq_jobs = Job.fetch_many([job.rq_job_id for job in pending], connection=connection)
+            for job, rq_job in zip(pending, rq_jobs, strict=True):
+                rq_status = rq_job.get_status(refresh=False) if rq_job is not None else None
+                if rq_status in (RqStatus.QUEUED, RqStatus.DEFERRED, RqStatus.SCHEDULED, RqStatus.STARTED):
+                    continue
+                reason = "it was lost from the queue" if rq_job is None else f"its queue entry is {rq_status}"
+                if model.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+                    status=JobStatus.FAILED, error_message=f"This job never started: {reason}.", finished_at=now
+                ):
+                    metrics.record_finished(model.kind, job.county.slug, ok=False, duration=0.0)
+                    swept[model.kind] = swept.get(model.kind, 0) + 1
+    return swept

@@ -1,0 +1,34 @@
+"""URL routes: admin, API v1 (with auth), OpenAPI schema and docs, health and metrics."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from terrafusion import auth, health
+
+api_v1 = [
+    path("auth/login", auth.LoginView.as_view(), name="auth-login"),
+    path("auth/refresh", auth.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
+    path("auth/me", auth.MeView.as_view(), name="auth-me"),
+    path("", include("counties.api.urls")),
+    path("", include("properties.api.urls")),
+    path("", include("reporting.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api-auth/", include("rest_framework.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("", include("django_prometheus.urls")),
+]
+
+admin.site.site_header = "TerraFusion"
+admin.site.site_title = "TerraFusion"
+admin.site.index_title = "County data"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ValuationConfig(AppConfig):
+    name = "valuation"
+    verbose_name = "Valuation"

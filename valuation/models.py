@@ -1,0 +1,1 @@
+"""Models of the valuation app (its job kind arrives with its issue)."""
