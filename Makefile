@@ -59,4 +59,4 @@ clean: ## Remove caches and var/ (keeps .venv)
 	rm -rf var/ .pytest_cache .ruff_cache .mypy_cache htmlcov .coverage .coverage.* build dist *.egg-info
 	find . \( -path ./.venv -o -path ./.git -o -path ./node_modules \) -prune -o \
 		\( -name __pycache__ -type d -prune -exec rm -rf {} + \) -o \
-		\( -name '*.py[co]' -type f -delete \)
+		\( -name '*.py[co]' -type f -exec rm -f {} + \)

@@ -162,8 +162,8 @@ child_in_tty_foreground() {
   local stat rest
   stat=$(<"/proc/$child/stat") || return 1
   rest=${stat##*) }
-  local state ppid pgrp session tty tpgid
-  read -r state ppid pgrp session tty tpgid _ <<<"$rest"
+  local pgrp tty tpgid
+  read -r _ _ pgrp _ tty tpgid _ <<<"$rest"
   [[ $tty != 0 && $tpgid == "$pgrp" ]]
 }
 

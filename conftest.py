@@ -1,0 +1,44 @@
+"""Project-wide pytest fixtures: a clean Redis per test, API clients, counties and users with roles."""
+
+import django_rq
+import pytest
+from rest_framework.test import APIClient
+
+from terrafusion.testing.factories import CountyFactory, user_with_role
+
+
+@pytest.fixture(autouse=True)
+def clean_redis():
+    """Each test starts with an empty Redis (queues, cache, login-failure counters, job metrics)."""
+    django_rq.get_connection("default").flushdb()
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def county(db):
+    return CountyFactory(slug="benton-wa", name="Benton", fips_code="53005")
+
+
+@pytest.fixture
+def other_county(db):
+    return CountyFactory(slug="franklin-wa", name="Franklin", fips_code="53021")
+
+
+@pytest.fixture
+def viewer(county):
+    return user_with_role(county, "viewer", username="viewer")
+
+
+@pytest.fixture
+def appraiser(county):
+    return user_with_role(county, "appraiser", username="appraiser")
+
+
+@pytest.fixture
+def county_admin(county):
+    return user_with_role(county, "county_admin", username="countyadmin")
