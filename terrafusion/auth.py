@@ -50,11 +50,19 @@ def _failure_key(request, username: str) -> str:
     return f"login-failures:{digest}"
 
 
-class LoginView(APIView):
-    """Exchange a username and password for an access token and a refresh token."""
+class _TokenEndpoint(APIView):
+    """Unauthenticated endpoints that answer bad credentials with 401 (DRF would say 403 without this)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class LoginView(_TokenEndpoint):
+    """Exchange a username and password for an access token and a refresh token."""
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
@@ -84,11 +92,8 @@ class LoginView(APIView):
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
-class RefreshView(APIView):
+class RefreshView(_TokenEndpoint):
     """A new access token and a new refresh token; the refresh token given is blacklisted."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
 
     @extend_schema(
         request=RefreshSerializer, responses={200: TokenPairSerializer, 401: OpenApiResponse(ErrorSerializer)}

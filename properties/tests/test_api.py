@@ -16,29 +16,25 @@ from terrafusion.testing.factories import (
 
 
 class TestPropertyList(EndpointContract):
+    route = "api:property-list"
     is_list = True
 
     def make_target(self, county):
         return PropertyFactory(county=county)
 
-    def url(self, target):
-        return reverse("api:property-list")
-
 
 class TestPropertyListGeoJSON(TestPropertyList):
-    def url(self, target):
-        return reverse("api:property-list") + "?format=geojson"
+    query = "format=geojson"
 
     def list_ids(self, response):
         return {feature["id"] for feature in response.json()["features"]}
 
 
 class TestPropertyDetail(EndpointContract):
+    route = "api:property-detail"
+
     def make_target(self, county):
         return PropertyFactory(county=county)
-
-    def url(self, target):
-        return reverse("api:property-detail", args=[target.pk])
 
     def check_allowed_response(self, response, target):
         body = response.json()
@@ -47,15 +43,13 @@ class TestPropertyDetail(EndpointContract):
 
 
 class TestPropertyPatch(EndpointContract):
+    route = "api:property-detail"
     method = "patch"
     role = "appraiser"
     read_only_role = "viewer"
 
     def make_target(self, county):
         return PropertyFactory(county=county, living_area=1800, market_value=300000)
-
-    def url(self, target):
-        return reverse("api:property-detail", args=[target.pk])
 
     def payload(self, target):
         return {"living_area": 2100}
@@ -74,33 +68,29 @@ class TestPropertyPatch(EndpointContract):
 
 
 class TestPropertyValues(EndpointContract):
+    route = "api:property-values"
+
     def make_target(self, county):
         value = PropertyValueFactory(property=PropertyFactory(county=county), roll_year=2024, market_value=250000)
         return value.property
-
-    def url(self, target):
-        return reverse("api:property-values", args=[target.pk])
 
     def check_allowed_response(self, response, target):
         assert [(row["roll_year"], row["market_value"]) for row in response.json()] == [(2024, 250000)]
 
 
 class TestSaleList(EndpointContract):
+    route = "api:sale-list"
     is_list = True
 
     def make_target(self, county):
         return SaleFactory(property=PropertyFactory(county=county))
 
-    def url(self, target):
-        return reverse("api:sale-list")
-
 
 class TestSaleDetail(EndpointContract):
+    route = "api:sale-detail"
+
     def make_target(self, county):
         return SaleFactory(property=PropertyFactory(county=county))
-
-    def url(self, target):
-        return reverse("api:sale-detail", args=[target.pk])
 
 
 def _ids(response):
@@ -148,7 +138,9 @@ class TestPropertyFilters:
         inside = PropertyFactory(county=county, geometry=square_wkb(-119.2, 46.2, size=0.001))
         outside = PropertyFactory(county=county, geometry=square_wkb(-119.3, 46.3, size=0.001))
         no_shape = PropertyFactory(county=county, geometry=None)
-        response = bearer_client(viewer).get(reverse("api:property-list"), {"bbox": "-119.2005,46.1995,-119.1995,46.2005"})
+        response = bearer_client(viewer).get(
+            reverse("api:property-list"), {"bbox": "-119.2005,46.1995,-119.1995,46.2005"}
+        )
         ids = _ids(response)
         assert ids == {inside.pk}
         assert outside.pk not in ids and no_shape.pk not in ids

@@ -5,19 +5,23 @@ For every endpoint, `EndpointContract` proves: anonymous -> 401; a signed-in use
 that may only read -> 403 for a write, with nothing written; the allowed role in the object's
 county -> the expected status. Subclass it as `TestSomething(EndpointContract)` and fill in:
 
+    route = "api:property-detail"  # the URL name (the meta-test checks every API route has a contract)
+    query = ""                     # query string, e.g. "format=geojson"
     method = "get"                 # HTTP method
     role = "viewer"                # the least role that may call it
     read_only_role = None          # for writes: a role in the same county that may not (-> 403)
     is_list = False                # lists filter other counties out instead of answering 404
+    is_create = False              # creating into another county is 403 (not 404)
     expected_status = 200
     def make_target(self, county): ...    # the object the endpoint is about (made in `county`)
-    def url(self, target): ...
+    def url_args(self, target): ...       # default: [target.pk] for a detail route, [] otherwise
     def payload(self, target): ...        # request body for writes
     def snapshot(self, target): ...       # state that a refused write must leave unchanged
     def list_ids(self, response): ...     # the ids a list response shows
 """
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -31,17 +35,24 @@ def bearer_client(user) -> APIClient:
 
 
 class EndpointContract:
+    route: str
+    query = ""
     method = "get"
     role = "viewer"
     read_only_role: str | None = None
     is_list = False
+    is_create = False
     expected_status = 200
 
     def make_target(self, county):
         return None
 
+    def url_args(self, target) -> list:
+        return [] if self.is_list or self.is_create else [target.pk]
+
     def url(self, target) -> str:
-        raise NotImplementedError
+        url = reverse(self.route, args=self.url_args(target))
+        return f"{url}?{self.query}" if self.query else url
 
     def payload(self, target) -> dict | None:
         return None
@@ -98,7 +109,7 @@ class EndpointContract:
             assert response.status_code == 200, response.content
             if target is not None:
                 assert self.target_id(target) not in self.list_ids(response)
-        elif self.method == "post":
+        elif self.is_create:
             assert response.status_code == 403, response.content
         else:
             assert response.status_code == 404, response.content
