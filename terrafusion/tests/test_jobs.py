@@ -70,7 +70,7 @@ def test_county_summary_end_to_end_in_a_real_worker(benton, analyst, client):
     job = api.get(job_url).json()
     assert job["status"] == "completed", job
     assert job["progress"] == 1.0 and job["started_at"] and job["finished_at"]
-    assert [entry["message"] for entry in job["log"]][0].startswith("Started on")
+    assert job["log"][0]["message"].startswith("Started on")
 
     result = api.get(job["results_url"]).json()["result"]
     assert result["totals"]["parcels"] == 3
