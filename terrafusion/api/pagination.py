@@ -15,5 +15,10 @@ class IdCursorPagination(CursorPagination):
             response.data = {**data, "next": self.get_next_link(), "previous": self.get_previous_link()}
         return response
 
-    def get_paginated_response_schema(self, schema):
-        return super().get_paginated_response_schema(schema)
+
+class NewestFirstCursorPagination(CursorPagination):
+    """Jobs and other logs: newest first."""
+
+    ordering = "-created_at"
+    page_size_query_param = "page_size"
+    max_page_size = 500

@@ -4,6 +4,7 @@ A concrete kind's viewset is two lines (`queryset`, and a parameters serializer 
 `job_urlpatterns(ViewSet)` gives its routes.
 """
 
+import django_filters
 from django.http import FileResponse
 from django.urls import path
 from django.utils.module_loading import import_string
@@ -17,6 +18,7 @@ from rest_framework.reverse import reverse
 from counties.access import user_can
 from counties.models import County
 from terrafusion.api.exceptions import Conflict, ErrorSerializer
+from terrafusion.api.pagination import NewestFirstCursorPagination
 from terrafusion.api.viewsets import CountyScopedViewSetMixin
 from terrafusion.jobs.models import JobStatus
 
@@ -24,13 +26,13 @@ from terrafusion.jobs.models import JobStatus
 class JobSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     kind = serializers.CharField(read_only=True)
-    county = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    county = serializers.CharField(source="county.slug", read_only=True)
     status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
     parameters = serializers.JSONField(read_only=True)
     progress = serializers.FloatField(read_only=True)
     progress_message = serializers.CharField(read_only=True)
     error_message = serializers.CharField(read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     started_at = serializers.DateTimeField(read_only=True)
     finished_at = serializers.DateTimeField(read_only=True)
@@ -82,13 +84,18 @@ class JobCreateSerializer(serializers.Serializer):
         return parameters_serializer.validated_data
 
 
+class JobFilterSet(django_filters.FilterSet):
+    county = django_filters.CharFilter(field_name="county__slug", help_text="County slug.")
+    status = django_filters.ChoiceFilter(choices=JobStatus.choices)
+
+
 class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Start, list and follow jobs of one kind; read their results and download their files."""
 
     serializer_class = JobSerializer
-    filterset_fields = {"status": ["exact"], "county__slug": ["exact"]}
+    pagination_class = NewestFirstCursorPagination
+    filterset_class = JobFilterSet
     search_fields = []
-    ordering = "-created_at"
 
     @property
     def write_action(self) -> str:
@@ -104,12 +111,6 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "job_model": self.queryset.model}
-
-    def filter_queryset(self, queryset):
-        county = self.request.query_params.get("county")
-        if county:
-            queryset = queryset.filter(county__slug=county)
-        return super().filter_queryset(queryset)
 
     @extend_schema(
         request=JobCreateSerializer,

@@ -1,0 +1,129 @@
+"""`manage.py demo`: the whole platform on the quick-start defaults, with a demo county and users.
+
+Migrates, collects static files, creates the demo county (once) and one user per role (new
+passwords each start, printed), then runs the web server (gunicorn), an RQ worker with RQ's
+scheduler, and the rqcron scheduler, all sharing this process's database and Redis. Ctrl-C stops
+them all.
+"""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from counties.models import County
+from counties.roles import ROLES
+from counties.services import user_set_county_roles
+
+DEMO_SLUG = "demo"
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+
+class Command(BaseCommand):
+    help = "Set up and run the demo platform (web, worker, scheduler) on the quick-start defaults."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--parcels", type=int, default=20000, help="Parcels in the demo county (first run).")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+        parser.add_argument("--no-serve", dest="serve", action="store_false", help="Set up only; start nothing.")
+
+    def handle(self, *args, parcels: int, port: int, serve: bool, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        county = County.objects.filter(slug=DEMO_SLUG).first()
+        if county is None:
+            self.stdout.write(f"Creating the demo county ({parcels:,} parcels)...")
+            call_command("generate_demo_county", slug=DEMO_SLUG, parcels=parcels, stdout=self.stdout)
+            county = County.objects.get(slug=DEMO_SLUG)
+        else:
+            self.stdout.write(f"Demo county {county} already loaded.")
+        logins = self._demo_users(county)
+        if not serve:
+            self._print_logins(logins, url=None)
+            return
+        self._serve(logins, port=_free_port(port))
+
+    def _demo_users(self, county: County) -> list[tuple[str, str, str]]:
+        """One staff user per role in the demo county, with a fresh random password."""
+        User = get_user_model()
+        logins = []
+        for role in ROLES:
+            username = f"demo-{role.replace('_', '-')}"
+            user, _ = User.objects.get_or_create(
+                username=username, defaults={"first_name": "Demo", "last_name": role.replace("_", " ").title()}
+            )
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.is_staff = True
+            user.email = f"{username}@example.org"
+            user.save()
+            user_set_county_roles(user=user, county=county, roles=[role])
+            logins.append((role, username, password))
+        return logins
+
+    def _print_logins(self, logins, url: str | None) -> None:
+        self.stdout.write("")
+        if url:
+            self.stdout.write(self.style.SUCCESS(f"TerraFusion is running at {url}"))
+            self.stdout.write(f"  admin       {url}/admin/")
+            self.stdout.write(f"  API         {url}/api/v1/")
+            self.stdout.write(f"  API docs    {url}/api/docs/")
+            self.stdout.write(f"  jobs        {url}/admin/rq/ (staff)")
+            self.stdout.write(f"  metrics     {url}/metrics")
+        self.stdout.write("Demo logins (new passwords at each start):")
+        for role, username, password in logins:
+            self.stdout.write(f"  {role:<13} {username:<18} {password}")
+        self.stdout.write("")
+
+    def _serve(self, logins, *, port: int) -> None:
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        # Children share this process's database and its embedded Redis (owned by this process).
+        env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "PYTHONUNBUFFERED": "1"}
+        bin_dir = Path(sys.executable).parent
+        commands = {
+            "web": [str(bin_dir / "gunicorn"), "terrafusion.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                    "--access-logfile", "-", "--graceful-timeout", "5"],
+            "worker": [sys.executable, manage, "rqworker", "--with-scheduler", "default"],
+            "cron": [sys.executable, manage, "rqcron", "terrafusion.cron"],
+        }  # fmt: skip
+        processes = {name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        url = f"http://127.0.0.1:{port}"
+        try:
+            time.sleep(2)
+            self._print_logins(logins, url)
+            self.stdout.write("Press Ctrl-C to stop.")
+            while True:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        raise RuntimeError(f"The {name} process exited with status {process.returncode}.")
+                time.sleep(1)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping...")
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for process in processes.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
