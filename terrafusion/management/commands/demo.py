@@ -104,7 +104,10 @@ class Command(BaseCommand):
             "worker": [sys.executable, manage, "rqworker", "--with-scheduler", "default"],
             "cron": [sys.executable, manage, "rqcron", "terrafusion.cron"],
         }  # fmt: skip
-        processes = {name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        processes = {
+            name: subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 (our own fixed commands)
+            for name, command in commands.items()
+        }
         url = f"http://127.0.0.1:{port}"
         try:
             time.sleep(2)
