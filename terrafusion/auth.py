@@ -9,6 +9,7 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django.core.cache import cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -88,6 +89,7 @@ class LoginView(_TokenEndpoint):
                 cache.incr(key)
             raise exceptions.AuthenticationFailed("Wrong username or password.")
         cache.delete(key)
+        update_last_login(None, user)
         refresh = RefreshToken.for_user(user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 

@@ -15,6 +15,14 @@ def check_secrets_from_environment(app_configs, **kwargs):
                 id="terrafusion.E001",
             )
         )
+    if not settings.METRICS_TOKEN:
+        errors.append(
+            Warning(
+                "/metrics is open to anyone who can reach the server.",
+                hint="Set METRICS_TOKEN and give Prometheus the same bearer token (deploy/prometheus.yml).",
+                id="terrafusion.W002",
+            )
+        )
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         errors.append(
             Warning(

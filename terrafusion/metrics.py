@@ -121,3 +121,19 @@ def register_collectors() -> None:
         REGISTRY.register(JobMetricsCollector())
         REGISTRY.register(QueueMetricsCollector())
         _registered = True
+
+
+def metrics_view(request):
+    """/metrics for Prometheus; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
+    import hmac
+
+    from django.http import HttpResponse
+    from django_prometheus.exports import ExportToDjangoView
+
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return HttpResponse("Unauthorized\n", status=401, content_type="text/plain",
+                                headers={"WWW-Authenticate": 'Bearer realm="metrics"'})  # fmt: skip
+    return ExportToDjangoView(request)

@@ -137,6 +137,8 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_SECONDS},
 }
 RQ_SHOW_ADMIN_LINK = True
+# When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus' bearer_token).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # A running job writes a heartbeat this often; the sweep fails a running job whose heartbeat is
 # older than JOB_STALE_AFTER (its worker died: killed, out of memory, machine lost).
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from terrafusion import auth, health
+from terrafusion.metrics import metrics_view
 
 api_v1 = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -34,7 +35,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics_view, name="prometheus-django-metrics"),
 ]
 
 admin.site.site_header = "TerraFusion"

@@ -87,9 +87,9 @@ class BaseJob(models.Model):
     @classmethod
     def enqueue(cls, *, county: County, requested_by=None, parameters: dict | None = None) -> "BaseJob":
         """Create the job row now and hand it to RQ once the surrounding transaction commits."""
-        job = cls.objects.create(county=county, requested_by=requested_by, parameters=parameters or {})
-        job.rq_job_id = str(job.pk)
-        cls.objects.filter(pk=job.pk).update(rq_job_id=job.rq_job_id)
+        job = cls(county=county, requested_by=requested_by, parameters=parameters or {})
+        job.rq_job_id = str(job.pk)  # the RQ job carries the row's id, so either finds the other
+        job.save(force_insert=True)
         transaction.on_commit(partial(_hand_to_rq, cls, job.pk, county.slug))
         return job
 

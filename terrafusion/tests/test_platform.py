@@ -52,6 +52,7 @@ PRODUCTION = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "terrafusion.example.org",
     "SECURE_HTTPS": "1",
+    "METRICS_TOKEN": secrets.token_urlsafe(20),
 }
 
 
@@ -104,6 +105,15 @@ def test_metrics_exposes_http_db_and_queue_figures(client):
     assert "django_http_requests_total_by_method_total" in text
     assert 'rq_queue_jobs{queue="default",state="queued"} 0.0' in text
     assert "# TYPE reporting_jobs_submitted_total counter" in text
+
+
+@pytest.mark.django_db
+def test_metrics_token_guards_metrics(client, settings):
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
+    assert response.status_code == 200 and b"rq_workers" in response.content
 
 
 @pytest.mark.django_db
