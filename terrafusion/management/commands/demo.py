@@ -12,13 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from counties.models import County
 from counties.roles import ROLES
@@ -109,16 +110,19 @@ class Command(BaseCommand):
             for name, command in commands.items()
         }
         url = f"http://127.0.0.1:{port}"
+        # Ctrl-C reaches the children too (same process group), so a child may exit before we hear
+        # it: remember that we are stopping, and only call an exit an error when we are not.
+        stopping = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopping.set())
         try:
-            time.sleep(2)
-            self._print_logins(logins, url)
-            self.stdout.write("Press Ctrl-C to stop.")
-            while True:
+            if not stopping.wait(2):
+                self._print_logins(logins, url)
+                self.stdout.write("Press Ctrl-C to stop.")
+            while not stopping.wait(1):
                 for name, process in processes.items():
-                    if process.poll() is not None:
-                        raise RuntimeError(f"The {name} process exited with status {process.returncode}.")
-                time.sleep(1)
-        except KeyboardInterrupt:
+                    if process.poll() is not None and not stopping.wait(0.5):
+                        raise CommandError(f"The {name} process exited with status {process.returncode}.")
             self.stdout.write("\nStopping...")
         finally:
             for process in processes.values():
