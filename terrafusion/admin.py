@@ -42,14 +42,24 @@ def is_county_scoped(model) -> bool:
     return hasattr(model, "COUNTY_FIELD") and hasattr(model.objects, "restrict")
 
 
-class CountyListFilter(admin.RelatedFieldListFilter):
+class _AppliedWhenUsed:
+    """Django applies only filters that have output, and a filter with a single choice has none: its
+    parameter would be dropped silently (`?county__id__exact=<a county not offered>` listing everything).
+    A filter that was given a value is therefore always applied (and shown).
+    """
+
+    def has_output(self) -> bool:
+        return bool(self.lookup_val or self.lookup_val_isnull) or super().has_output()
+
+
+class CountyListFilter(_AppliedWhenUsed, admin.RelatedFieldListFilter):
     """A county filter that lists only the counties the user may view (not every county in the database)."""
 
     def field_choices(self, field, request, model_admin):
         return [(county.pk, str(county)) for county in County.objects.restrict(request.user, "view")]
 
 
-class CountyScopedRelatedListFilter(admin.RelatedFieldListFilter):
+class CountyScopedRelatedListFilter(_AppliedWhenUsed, admin.RelatedFieldListFilter):
     """A filter over a county-scoped related model (e.g. neighborhood): the user's counties only.
 
     When the list is also filtered by county (`county__id__exact`), only that county's rows are offered.
@@ -134,9 +144,9 @@ class CountyScopedAdmin(CountyScopedPermissions, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and self.county_readonly_on_change and "county" not in readonly:
-            if any(f.name == "county" for f in self.model._meta.fields):
-                readonly.insert(0, "county")
+        has_county = any(f.name == "county" for f in self.model._meta.fields)
+        if obj is not None and self.county_readonly_on_change and has_county and "county" not in readonly:
+            readonly.insert(0, "county")
         return readonly
 
     def check_can_save(self, request, obj) -> None:

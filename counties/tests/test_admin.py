@@ -1,0 +1,229 @@
+"""The county-scoped admin base, the County admin, report jobs in the admin and the RQ dashboard link."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from counties.models import County
+from counties.roles import ROLES
+from properties.models import Neighborhood
+from reporting.models import ReportJob
+from terrafusion.testing.factories import PropertyFactory, UserFactory, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(county, role: str, username: str):
+    return user_with_role(county, role, username=username, is_staff=True)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def changelist_ids(response) -> set:
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
+def county_form(county, **changes) -> dict:
+    data = {
+        "name": county.name,
+        "state": county.state,
+        "timezone": county.timezone,
+        "working_roll_year": county.working_roll_year,
+        "certified_roll_year": county.certified_roll_year or "",
+        "settings": '{"valid_sale_codes": ["00"]}',
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+# --- who may enter the admin, and what the index shows -----------------------------------------
+
+
+def test_index_shows_county_data_apps_to_staff_with_a_role(county):
+    response = client_for(staff(county, "viewer", "v")).get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    apps = {app["app_label"]: {m["object_name"] for m in app["models"]} for app in response.context["app_list"]}
+    assert {"Property", "Sale", "PropertyValue", "PropertyChange", "Neighborhood"} <= apps["properties"]
+    assert apps["counties"] == {"County"}
+    assert apps["reporting"] == {"ReportJob"}
+
+
+def test_staff_without_any_county_role_sees_no_county_data(db):
+    user = UserFactory(username="norole", is_staff=True)
+    client = client_for(user)
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    labels = {app["app_label"] for app in response.context["app_list"]}
+    assert not labels & {"properties", "counties", "reporting"}
+    assert client.get(reverse("admin:properties_property_changelist")).status_code == 403
+
+
+def test_a_role_without_staff_status_does_not_open_the_admin(county):
+    user = user_with_role(county, "county_admin", username="notstaff")
+
+    response = client_for(user).get(reverse("admin:properties_property_changelist"))
+
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_admin_index_links_the_rq_dashboard_for_operators(county):
+    operator = UserFactory(username="ops", is_staff=True, is_superuser=True)
+    html = client_for(operator).get(reverse("admin:index")).content.decode()
+    assert reverse("django_rq:home") == "/admin/rq/"
+    assert 'href="/admin/rq/"' in html and "Background jobs" in html
+    assert client_for(operator).get("/admin/rq/").status_code == 200
+
+
+def test_county_staff_cannot_reach_the_cross_county_rq_dashboard(county):
+    county_admin = staff(county, "county_admin", "ca")
+    assert "Background jobs" not in client_for(county_admin).get(reverse("admin:index")).content.decode()
+    response = client_for(county_admin).get("/admin/rq/")
+    assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+# --- County admin ------------------------------------------------------------------------------
+
+
+def test_county_list_shows_only_the_users_counties(county, other_county):
+    response = client_for(staff(county, "viewer", "v")).get(reverse("admin:counties_county_changelist"))
+
+    assert changelist_ids(response) == {county.pk}
+    assert client_for(staff(county, "viewer", "v2")).get(
+        reverse("admin:counties_county_change", args=[other_county.pk])
+    ).status_code == 302  # fmt: skip
+
+
+def test_county_admin_may_change_their_county(county):
+    client = client_for(staff(county, "county_admin", "ca"))
+    url = reverse("admin:counties_county_change", args=[county.pk])
+    page = client.get(url)
+    form = page.context["adminform"].form
+    assert "slug" not in form.fields and "fips_code" not in form.fields and "is_active" not in form.fields
+
+    response = client.post(url, county_form(county, name="Benton County", working_roll_year=2026))
+
+    assert response.status_code == 302
+    county.refresh_from_db()
+    assert county.name == "Benton County" and county.working_roll_year == 2026
+
+
+@pytest.mark.parametrize("role", ["appraiser", "viewer", "data_steward"])
+def test_other_roles_may_view_but_not_change_the_county(county, role):
+    client = client_for(staff(county, role, "someone"))
+    url = reverse("admin:counties_county_change", args=[county.pk])
+
+    assert client.get(url).status_code == 200
+    assert client.post(url, county_form(county, name="Renamed")).status_code == 403
+    county.refresh_from_db()
+    assert county.name == "Benton"
+
+
+def test_only_superusers_add_or_delete_counties(county, superuser):
+    county_admin = client_for(staff(county, "county_admin", "ca"))
+    assert county_admin.get(reverse("admin:counties_county_add")).status_code == 403
+    assert (
+        county_admin.post(reverse("admin:counties_county_delete", args=[county.pk]), {"post": "yes"}).status_code == 403
+    )
+    assert County.objects.filter(pk=county.pk).exists()
+
+    response = client_for(superuser).post(
+        reverse("admin:counties_county_add"),
+        {
+            "name": "Yakima",
+            "slug": "yakima-wa",
+            "state": "WA",
+            "fips_code": "53077",
+            "timezone": "America/Los_Angeles",
+            "working_roll_year": 2025,
+            "certified_roll_year": "",
+            "settings": "{}",
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    yakima = County.objects.get(slug="yakima-wa")
+    assert set(Group.objects.filter(name__startswith="yakima-wa:").values_list("name", flat=True)) == {
+        f"yakima-wa:{role}" for role in ROLES
+    }
+    appraiser = staff(yakima, "appraiser", "yakima_appraiser")
+    assert client_for(appraiser).get(reverse("admin:counties_county_change", args=[yakima.pk])).status_code == 200
+
+
+# --- neighborhoods: foreign-key choices are the counties the user may change ------------------
+
+
+def test_neighborhood_county_choices_are_the_changeable_counties(county, other_county):
+    user = staff(county, "appraiser", "a")
+    from counties.services import user_set_county_roles
+
+    user_set_county_roles(user=user, county=other_county, roles=["viewer"])
+    client = client_for(user)
+    url = reverse("admin:properties_neighborhood_add")
+
+    page = client.get(url)
+    assert list(page.context["adminform"].form.fields["county"].queryset) == [county]
+
+    refused = client.post(url, {"county": other_county.pk, "code": "X1", "name": "Theirs"})
+    assert refused.status_code == 200 and "county" in refused.context["adminform"].form.errors
+    assert client.post(url, {"county": county.pk, "code": "X1", "name": "Ours"}).status_code == 302
+    assert list(Neighborhood.objects.values_list("county__slug", "code")) == [(county.slug, "X1")]
+
+
+# --- report jobs -------------------------------------------------------------------------------
+
+
+def test_report_jobs_are_listed_for_their_county_only_and_read_only(county, other_county):
+    user = staff(county, "viewer", "v")
+    own = ReportJob.objects.create(
+        county=county,
+        requested_by=user,
+        status="failed",
+        parameters={"report": "assessment_roll", "roll_year": 2025},
+        result={"rows": 0},
+        error_message="The roll year has no values.",
+        log=[{"at": "2025-01-01T00:00:00Z", "level": "error", "message": "no <values>"}],
+    )
+    theirs = ReportJob.objects.create(county=other_county)
+    client = client_for(user)
+
+    response = client.get(reverse("admin:reporting_reportjob_changelist"))
+    assert response.status_code == 200
+    assert changelist_ids(response) == {own.pk}
+
+    page = client.get(reverse("admin:reporting_reportjob_change", args=[own.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "assessment_roll" in html and "The roll year has no values." in html
+    assert "no &lt;values&gt;" in html  # log text is escaped
+    assert 'name="_save"' not in html
+
+    assert client.get(reverse("admin:reporting_reportjob_change", args=[theirs.pk])).status_code == 302
+    assert client.get(reverse("admin:reporting_reportjob_add")).status_code == 403
+    url = reverse("admin:reporting_reportjob_change", args=[own.pk])
+    assert client.post(url, {"status": "completed"}).status_code == 403
+    own.refresh_from_db()
+    assert own.status == "failed"
+
+
+def test_superuser_sees_every_county(county, other_county, superuser):
+    PropertyFactory(county=county)
+    PropertyFactory(county=other_county)
+
+    response = client_for(superuser).get(reverse("admin:properties_property_changelist"))
+
+    assert {p.county_id for p in response.context["cl"].result_list} == {county.pk, other_county.pk}
