@@ -18,8 +18,8 @@ from shapely.errors import ShapelyError
 from properties.choices import ValueSource
 from properties.geometry import wkb_to_svg
 from properties.models import VALUE_FIELDS, Neighborhood, Property, PropertyChange, PropertyValue, Sale
-from properties.resources import PropertyResource, SaleResource, property_creation_changes
-from properties.services import EDITABLE_FIELDS, Actor, property_update, record_change
+from properties.resources import PropertyResource, SaleResource
+from properties.services import EDITABLE_FIELDS, Actor, property_record_creation, property_update, record_change
 from terrafusion.admin import (
     CountyListFilter,
     CountyScopedAdmin,
@@ -336,7 +336,7 @@ class PropertyAdmin(CountyScopedImportExportAdmin):
         actor = Actor.for_user(request.user, ADMIN_SOURCE)
         if not change:
             obj.save()
-            record_change(prop=obj, changes=property_creation_changes(obj), actor=actor)
+            property_record_creation(prop=obj, actor=actor)
             return
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
         if not data:

@@ -17,19 +17,17 @@ from import_export.widgets import ForeignKeyWidget
 
 from counties.models import County
 from properties.choices import ActorKind, ValueSource
-from properties.models import VALUE_FIELDS, Neighborhood, Property, PropertyValue, Sale
-from properties.services import Actor, changes_between, property_snapshot, record_change
+from properties.models import VALUE_FIELDS, Neighborhood, Property, Sale
+from properties.services import (
+    Actor,
+    changes_between,
+    property_record_creation,
+    property_snapshot,
+    property_value_record,
+    record_change,
+)
 
 ADMIN_IMPORT_SOURCE = "admin import"
-
-
-def property_creation_changes(prop: Property) -> dict:
-    """The audit `changes` of a newly created property: every field it was created with, old None."""
-    return {
-        field: change
-        for field, change in changes_between({}, property_snapshot(prop)).items()
-        if change["new"] not in (None, "")
-    }
 
 
 def _cell_text(value: Any) -> str:
@@ -192,19 +190,14 @@ class PropertyResource(CountyScopedResource):
             return
         before = getattr(instance, "_import_before", None)
         if before is None:
-            changes = property_creation_changes(instance)
+            change = property_record_creation(prop=instance, actor=self.import_actor(kwargs))
         else:
             changes = changes_between(before, property_snapshot(instance))
-        if not changes:
-            return
-        record_change(prop=instance, changes=changes, actor=self.import_actor(kwargs))
-        if changes.keys() & set(VALUE_FIELDS):
-            PropertyValue.objects.update_or_create(
-                property=instance,
-                roll_year=instance.value_year,
-                source=ValueSource.IMPORT,
-                defaults={"county_id": instance.county_id, **{f: getattr(instance, f) for f in VALUE_FIELDS}},
-            )
+            if not changes:
+                return
+            change = record_change(prop=instance, changes=changes, actor=self.import_actor(kwargs))
+        if change.changes.keys() & set(VALUE_FIELDS):
+            property_value_record(prop=instance, source=ValueSource.IMPORT)
         instance._import_before = property_snapshot(instance)
 
 

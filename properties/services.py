@@ -97,20 +97,34 @@ def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> Pr
     prop.full_clean(validate_unique=False, validate_constraints=True)
     prop.save()
     if changes.keys() & set(VALUE_FIELDS):
-        roll_year = prop.value_year or prop.county.working_roll_year
-        value_row, created = PropertyValue.objects.get_or_create(
-            property=prop,
-            roll_year=roll_year,
-            source=ValueSource.MANUAL,
-            defaults={"county_id": prop.county_id, **{f: getattr(prop, f) for f in VALUE_FIELDS}},
-        )
-        if not created:
-            for field in VALUE_FIELDS:
-                setattr(value_row, field, getattr(prop, field))
-            value_row.save()
-        if prop.value_year is None:
-            prop.value_year = roll_year
-            prop.save(update_fields=["value_year"])
+        property_value_record(prop=prop, source=ValueSource.MANUAL)
+    return record_change(prop=prop, changes=changes, actor=actor)
+
+
+def property_value_record(*, prop: Property, source: ValueSource) -> PropertyValue:
+    """Write the property's current values into its value history (one row per roll year and source).
+
+    Values without a roll year are the county's working year's, and the property takes that year.
+    """
+    if prop.value_year is None:
+        prop.value_year = prop.county.working_roll_year
+        Property.objects.filter(pk=prop.pk).update(value_year=prop.value_year)
+    row, _ = PropertyValue.objects.update_or_create(
+        property=prop,
+        roll_year=prop.value_year,
+        source=source,
+        defaults={"county_id": prop.county_id, **{field: getattr(prop, field) for field in VALUE_FIELDS}},
+    )
+    return row
+
+
+def property_record_creation(*, prop: Property, actor: Actor) -> PropertyChange:
+    """Audit a newly created property: every field it was created with, old None."""
+    changes = {
+        field: change
+        for field, change in changes_between({}, property_snapshot(prop)).items()
+        if change["new"] not in (None, "")
+    }
     return record_change(prop=prop, changes=changes, actor=actor)
 
 
