@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from counties.models import County
 from counties.roles import MANAGE
-from counties.services import county_sync_role_groups
+from counties.services import county_delete, county_sync_role_groups
 from terrafusion.admin import CountyScopedAdmin, json_block
 
 
@@ -66,3 +66,10 @@ class CountyAdmin(CountyScopedAdmin):
         if not change:
             # Every county, however it is created, gets its six role groups with their permissions.
             county_sync_role_groups(counties=[obj])
+
+    def delete_model(self, request, obj):
+        county_delete(county=obj)
+
+    def delete_queryset(self, request, queryset):
+        for county in queryset:
+            county_delete(county=county)

@@ -422,3 +422,10 @@ def county_setup_apply(
                 else:
                     report.set_password_links[user.username] = link
     return report
+
+
+@transaction.atomic
+def county_delete(*, county: County) -> None:
+    """Delete a county and its role groups, so a later county with the same slug starts with no members."""
+    Group.objects.filter(name__in=[group_name(county.slug, role) for role in ROLES]).delete()
+    county.delete()

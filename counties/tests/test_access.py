@@ -96,3 +96,14 @@ def test_unknown_action_is_an_error(county):
 def test_a_new_county_made_any_way_gets_its_groups():
     county = CountyFactory(slug="walla-walla-wa", fips_code="53071")
     assert Group.objects.filter(name__startswith=f"{county.slug}:").count() == len(ROLES)
+
+
+def test_deleting_a_county_removes_its_role_groups_so_a_new_one_starts_empty():
+    from counties.services import county_delete
+
+    county = CountyFactory(slug="asotin-wa", fips_code="53003")
+    user = user_with_role(county, "county_admin")
+    county_delete(county=county)
+    assert not Group.objects.filter(name__startswith="asotin-wa:").exists()
+    reborn = CountyFactory(slug="asotin-wa", fips_code="53003")
+    assert not County.objects.restrict(user, "view").filter(pk=reborn.pk).exists()
