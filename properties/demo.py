@@ -1038,6 +1038,13 @@ def demo_county_delete(*, county: County) -> None:
     county.delete()
 
 
+def _analyze(models) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in models:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def demo_county_generate(
     *,
     slug: str,
@@ -1090,6 +1097,9 @@ def demo_county_generate(
         county.save()
         county_sync_role_groups(counties=[county])
         _write(county=county, data=data)
+    # Planner statistics now, not whenever autovacuum gets to it: with stale ones a county's first
+    # list page sorts the whole county instead of walking the (county, id) index.
+    _analyze([Property, PropertyValue, Sale, Neighborhood])
 
     valid = np.asarray([k.valid for k in SALE_KINDS])[data.sales.kind]
     return DemoSummary(

@@ -111,6 +111,7 @@ class Property(models.Model):
             models.Index(fields=["county", "parcel_number"], name="property_county_parcel"),
             models.Index(fields=["county", "neighborhood"], name="property_county_nbhd"),
             models.Index(fields=["county", "class_code"], name="property_county_class"),
+            models.Index(fields=["county", "id"], name="property_county_id"),  # a county's pages in id order
             models.Index(fields=["county", "is_active", "id"], name="property_county_active"),
             models.Index(fields=["county", "market_value"], name="property_county_market_value"),
             models.Index(fields=["county", "bbox_xmin", "bbox_ymin"], name="property_county_bbox"),

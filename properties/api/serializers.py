@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from properties.geometry import geojson_to_wkb, wkb_to_geojson
 from properties.models import Neighborhood, Property, PropertyValue, Sale
+from terrafusion.api.fields import DetailUrlField
 
 PROPERTY_LIST_FIELDS = [
     "id", "url", "county", "property_id", "parcel_number", "property_type", "class_code", "neighborhood",
@@ -39,8 +40,8 @@ class GeometryField(serializers.Field):
 extend_schema_field(GEOJSON_GEOMETRY_SCHEMA)(GeometryField)
 
 
-class PropertySerializer(serializers.HyperlinkedModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:property-detail")
+class PropertySerializer(serializers.ModelSerializer):
+    url = DetailUrlField("api:property-detail")
     county = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     neighborhood = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -51,7 +52,7 @@ class PropertySerializer(serializers.HyperlinkedModelSerializer):
 
 class PropertyDetailSerializer(PropertySerializer):
     geometry = GeometryField(read_only=True)
-    values_url = serializers.HyperlinkedIdentityField(view_name="api:property-values")
+    values_url = DetailUrlField("api:property-values")
 
     class Meta(PropertySerializer.Meta):
         fields = PROPERTY_DETAIL_FIELDS
