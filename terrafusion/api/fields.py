@@ -1,11 +1,14 @@
 """Serializer fields shared by the API."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 _PLACEHOLDER = 987654321987
 
 
+@extend_schema_field(OpenApiTypes.URI)
 class DetailUrlField(serializers.Field):
     """The absolute URL of an object's detail route, reversed once per request, not once per row.
 
