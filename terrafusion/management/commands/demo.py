@@ -102,11 +102,13 @@ class Command(BaseCommand):
         commands = {
             "web": [str(bin_dir / "gunicorn"), "terrafusion.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                     "--access-logfile", "-", "--graceful-timeout", "5"],
-            "worker": [sys.executable, manage, "rqworker", "--with-scheduler", "default"],
-            "cron": [sys.executable, manage, "rqcron", "terrafusion.cron"],
+            # Quiet worker and cron: the sweep runs every 30 s and would bury the logins printed above.
+            "worker": [sys.executable, manage, "rqworker", "--with-scheduler", "--verbosity", "0", "default"],
+            "cron": [sys.executable, manage, "rqcron", "terrafusion.cron", "--logging-level", "WARNING"],
         }  # fmt: skip
+        quiet = {**env, "LOG_LEVEL": "WARNING"}
         processes = {
-            name: subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 (our own fixed commands)
+            name: subprocess.Popen(command, env=env if name == "web" else quiet, cwd=settings.BASE_DIR)  # noqa: S603
             for name, command in commands.items()
         }
         url = f"http://127.0.0.1:{port}"
