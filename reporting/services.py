@@ -4,15 +4,21 @@ import csv
 import io
 
 from counties.models import County
-from reporting.selectors import county_summary_rows
+from reporting.selectors import county_neighborhood_ids, county_summary_rows
 
 VALUE_COLUMNS = ("land_value", "improvement_value", "market_value", "assessed_value")
 
 
-def county_summary_compute(*, county: County) -> tuple[dict, bytes]:
-    """Parcel counts and value totals of a county by neighborhood and class, with county totals."""
-    rows = county_summary_rows(county=county)
-    groups = [
+def county_summary_parts(*, county: County, parts: int) -> list[list[int | None]]:
+    """The county's neighborhoods cut into at most `parts` groups (the first also takes parcels without one)."""
+    ids: list[int | None] = [None, *county_neighborhood_ids(county=county)]
+    size = -(-len(ids) // max(1, parts))
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def county_summary_groups(*, county: County, neighborhood_ids: list[int | None] | None = None) -> list[dict]:
+    """The summary's rows (neighborhood x class) for the whole county or some of its neighborhoods."""
+    return [
         {
             "neighborhood": row["neighborhood__code"] or "",
             "neighborhood_name": row["neighborhood__name"] or "",
@@ -21,8 +27,13 @@ def county_summary_compute(*, county: County) -> tuple[dict, bytes]:
             "parcels_with_values": row["with_values"],
             **{column: int(row[column] or 0) for column in VALUE_COLUMNS},
         }
-        for row in rows
+        for row in county_summary_rows(county=county, neighborhood_ids=neighborhood_ids)
     ]
+
+
+def county_summary_build(*, county: County, groups: list[dict]) -> tuple[dict, bytes]:
+    """The summary (county totals, by neighborhood, by class) and its CSV from the rows."""
+    groups = sorted(groups, key=lambda g: (g["neighborhood"], g["class_code"]))
     totals = {
         "parcels": sum(g["parcels"] for g in groups),
         "parcels_with_values": sum(g["parcels_with_values"] for g in groups),
@@ -52,3 +63,8 @@ def county_summary_compute(*, county: County) -> tuple[dict, bytes]:
     writer.writeheader()
     writer.writerows(groups)
     return summary, out.getvalue().encode()
+
+
+def county_summary_compute(*, county: County) -> tuple[dict, bytes]:
+    """Parcel counts and value totals of a county by neighborhood and class, with county totals."""
+    return county_summary_build(county=county, groups=county_summary_groups(county=county))

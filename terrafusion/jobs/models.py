@@ -62,6 +62,8 @@ class BaseJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0, help_text="Parts the work was cut into (0: one piece).")
+    chunks_done = models.PositiveIntegerField(default=0)
     rq_job_id = models.CharField(max_length=100, blank=True)
     worker_name = models.CharField(max_length=200, blank=True)
 
@@ -94,6 +96,9 @@ class BaseJob(models.Model):
         return job
 
 
+RQ_JOB_OPTIONS = {"result_ttl": 24 * 3600, "failure_ttl": 7 * 24 * 3600}
+
+
 def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
     import django_rq
 
@@ -106,8 +111,7 @@ def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
         str(job_id),
         job_id=str(job_id),
         job_timeout=settings.JOB_TIMEOUT_SECONDS,
-        result_ttl=24 * 3600,
-        failure_ttl=7 * 24 * 3600,
         description=f"{model.kind} job {job_id} ({county_slug})",
+        **RQ_JOB_OPTIONS,
     )
     metrics.record_submitted(model.kind, county_slug)

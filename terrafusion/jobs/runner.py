@@ -1,10 +1,16 @@
-"""JobRunner, the base of every job kind's runner, and `execute_job`, the function RQ runs.
+"""JobRunner, the base of every job kind's runner, and the functions RQ runs.
 
-A runner is thin: `run()` validates nothing new and calls one service, returning the result summary
-(a JSON-able dict); it may attach a result file with `save_file`. Services own their transactions,
-so a failed job leaves the database as it was (or consistent and resumable, for chunked loads).
+A runner is thin: `run()` calls one service and returns the result summary (a JSON-able dict); it
+may attach a result file with `save_file`. Services own their transactions, so a failed job leaves
+the database as it was (or consistent and resumable, for chunked loads).
+
+Heavy work is cut into chunks: a runner whose `chunks()` returns a list has each chunk run by
+`run_chunk()` in its own RQ job, on any number of workers in parallel; the chunk that finishes last
+calls `combine()` with every chunk's result, and the job completes. A failed chunk fails the job,
+and the chunks still queued then skip.
 """
 
+import json
 import logging
 import threading
 import time
@@ -12,14 +18,20 @@ import traceback
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from terrafusion import metrics
-from terrafusion.jobs.models import BaseJob, JobStatus
+from terrafusion.jobs.models import RQ_JOB_OPTIONS, BaseJob, JobStatus
 
 logger = logging.getLogger(__name__)
+
+CHUNK_RESULTS_KEY = "terrafusion:jobs:{job_id}:chunk-results"
+
+
+def chunk_rq_id(job_id, index: int) -> str:
+    return f"{job_id}_part_{index}"
 
 
 class JobRunner:
@@ -28,6 +40,17 @@ class JobRunner:
 
     def run(self) -> dict:
         raise NotImplementedError
+
+    def chunks(self) -> list[dict] | None:
+        """Override to cut the work into JSON-able parts that workers run in parallel (None: one piece)."""
+        return None
+
+    def run_chunk(self, chunk: dict) -> dict:
+        raise NotImplementedError
+
+    def combine(self, results: list[dict]) -> dict:
+        """The job's result summary from the chunks' results, in chunk order."""
+        return {"chunks": len(results)}
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record progress (0 to 1) where the API shows it, and count as a heartbeat."""
@@ -38,8 +61,13 @@ class JobRunner:
         )
 
     def log(self, message: str, level: str = "info") -> None:
-        self.job.log = [*self.job.log, {"at": timezone.now().isoformat(), "level": level, "message": message}]
-        type(self.job).objects.filter(pk=self.job.pk).update(log=self.job.log)
+        """Append to the job's log; safe when several chunks of the job log at once."""
+        entry = {"at": timezone.now().isoformat(), "level": level, "message": message}
+        model = type(self.job)
+        with transaction.atomic():
+            current = model.objects.select_for_update().values_list("log", flat=True).get(pk=self.job.pk)
+            self.job.log = [*current, entry]
+            model.objects.filter(pk=self.job.pk).update(log=self.job.log)
         getattr(logger, level if level in ("debug", "info", "warning", "error") else "info")(
             "%s %s: %s", self.job.kind, self.job.pk, message
         )
@@ -50,7 +78,7 @@ class JobRunner:
 
 
 class _Heartbeat(threading.Thread):
-    """Touches the job row every JOB_HEARTBEAT_SECONDS while the job runs, from its own connection."""
+    """Touches the job row every JOB_HEARTBEAT_SECONDS while work runs, from its own connection."""
 
     def __init__(self, model: type[BaseJob], job_id):
         super().__init__(name=f"heartbeat-{job_id}", daemon=True)
@@ -69,17 +97,32 @@ class _Heartbeat(threading.Thread):
         finally:
             connection.close()
 
-    def stop(self) -> None:
+    def __enter__(self) -> "_Heartbeat":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
         self.stopped.set()
         self.join(timeout=5)
 
 
-def _finish(model: type[BaseJob], job_id, **fields) -> None:
-    model.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(finished_at=timezone.now(), **fields)
+def _finish(job: BaseJob, *, ok: bool, **fields) -> None:
+    """Record the outcome of a running job once (a job already failed elsewhere is left alone)."""
+    now = timezone.now()
+    status = JobStatus.COMPLETED if ok else JobStatus.FAILED
+    model = type(job)
+    if model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(status=status, finished_at=now, **fields):
+        duration = (now - (job.started_at or now)).total_seconds()
+        metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration)
+
+
+def _fail(runner: JobRunner, message: str) -> None:
+    runner.log(f"Failed: {message}\n{traceback.format_exc()}", level="error")
+    _finish(runner.job, ok=False, error_message=message)
 
 
 def execute_job(model_label: str, job_id: str) -> str:
-    """Run one job in this worker: claim the row, run its runner, record the outcome and metrics."""
+    """Run one job in this worker: claim the row, run its runner (or split it), record the outcome."""
     from django.apps import apps
     from rq import get_current_job
 
@@ -100,23 +143,87 @@ def execute_job(model_label: str, job_id: str) -> str:
 
     job = model.objects.select_related("county").get(pk=job_id)
     runner = import_string(model.runner_path)(job)
-    heartbeat = _Heartbeat(model, job.pk)
-    heartbeat.start()
     started = time.monotonic()
+    with _Heartbeat(model, job.pk):
+        try:
+            runner.log(f"Started on {job.worker_name or 'a worker'}.")
+            chunks = runner.chunks()
+            if chunks:
+                _split(runner, chunks)
+                return f"split into {len(chunks)} chunks"
+            result = runner.run()
+        except Exception as exc:
+            _fail(runner, str(exc) or exc.__class__.__name__)
+            raise
+    runner.log(f"Completed in {time.monotonic() - started:.1f} s.")
+    _finish(job, ok=True, result=result or {}, progress=1.0)
+    return "completed"
+
+
+def _split(runner: JobRunner, chunks: list[dict]) -> None:
+    import django_rq
+    from rq import Queue
+
+    job, model = runner.job, type(runner.job)
+    model.objects.filter(pk=job.pk).update(chunks_total=len(chunks), chunks_done=0)
+    job.chunks_total = len(chunks)
+    django_rq.get_queue(model.queue_name).enqueue_many(
+        [
+            Queue.prepare_data(
+                execute_chunk,
+                args=(model._meta.label, str(job.pk), index, chunk),
+                job_id=chunk_rq_id(job.pk, index),
+                timeout=settings.JOB_TIMEOUT_SECONDS,
+                description=f"{model.kind} job {job.pk}, part {index + 1} of {len(chunks)} ({job.county.slug})",
+                **RQ_JOB_OPTIONS,
+            )
+            for index, chunk in enumerate(chunks)
+        ]
+    )
+    runner.log(f"Split into {len(chunks)} parts.")
+
+
+def execute_chunk(model_label: str, job_id: str, index: int, chunk: dict) -> str:
+    """Run one part of a chunked job; the part that finishes last combines the results."""
+    import django_rq
+    from django.apps import apps
+
+    close_old_connections()
+    model = apps.get_model(model_label)
+    job = model.objects.select_related("county").filter(pk=job_id, status=JobStatus.RUNNING).first()
+    if job is None:
+        return "skipped (the job is no longer running)"
+    runner = import_string(model.runner_path)(job)
+    total = job.chunks_total
+    with _Heartbeat(model, job.pk):
+        try:
+            result = runner.run_chunk(chunk)
+        except Exception as exc:
+            _fail(runner, f"Part {index + 1} of {total} failed: {str(exc) or exc.__class__.__name__}")
+            raise
+
+    redis = django_rq.get_connection(model.queue_name)
+    key = CHUNK_RESULTS_KEY.format(job_id=job.pk)
+    redis.hset(key, str(index), json.dumps(result or {}))
+    redis.expire(key, RQ_JOB_OPTIONS["failure_ttl"])
+    with transaction.atomic():  # the row lock makes exactly one chunk the last one
+        done = model.objects.select_for_update().values_list("chunks_done", flat=True).get(pk=job.pk) + 1
+        model.objects.filter(pk=job.pk).update(
+            chunks_done=done,
+            progress=done / total,
+            progress_message=f"{done} of {total} parts done",
+            heartbeat_at=timezone.now(),
+        )
+    if done < total:
+        return f"part {index + 1} of {total} done"
+
+    raw = redis.hgetall(key)
     try:
-        runner.log(f"Started on {job.worker_name or 'a worker'}.")
-        result = runner.run()
+        summary = runner.combine([json.loads(raw[str(i).encode()]) for i in range(total)])
     except Exception as exc:
-        heartbeat.stop()
-        duration = time.monotonic() - started
-        message = str(exc) or exc.__class__.__name__
-        runner.log(f"Failed: {message}\n{traceback.format_exc()}", level="error")
-        _finish(model, job.pk, status=JobStatus.FAILED, error_message=message)
-        metrics.record_finished(model.kind, job.county.slug, ok=False, duration=duration)
+        _fail(runner, f"Combining the parts failed: {str(exc) or exc.__class__.__name__}")
         raise
-    heartbeat.stop()
-    duration = time.monotonic() - started
-    runner.log(f"Completed in {duration:.1f} s.")
-    _finish(model, job.pk, status=JobStatus.COMPLETED, result=result or {}, progress=1.0)
-    metrics.record_finished(model.kind, job.county.slug, ok=True, duration=duration)
+    redis.delete(key)
+    runner.log(f"Completed: {total} parts.")
+    _finish(job, ok=True, result=summary or {}, progress=1.0)
     return "completed"

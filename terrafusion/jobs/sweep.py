@@ -19,6 +19,19 @@ logger = logging.getLogger(__name__)
 PENDING_GRACE = timedelta(minutes=2)  # a just-created job may not be in Redis before its commit
 
 
+WAITING = ("queued", "deferred", "scheduled")
+
+
+def _parts_waiting(job, connection) -> bool:
+    """Whether some part of a chunked job is still waiting in the queue."""
+    from rq.job import Job
+
+    from terrafusion.jobs.runner import chunk_rq_id
+
+    parts = Job.fetch_many([chunk_rq_id(job.pk, index) for index in range(job.chunks_total)], connection=connection)
+    return any(part is not None and part.get_status(refresh=False) in WAITING for part in parts)
+
+
 def sweep_stale_jobs() -> dict[str, int]:
     """Mark dead jobs failed; returns {kind: number failed}."""
     import django_rq
@@ -31,10 +44,13 @@ def sweep_stale_jobs() -> dict[str, int]:
     stale_before = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
     swept: dict[str, int] = {}
     for model in job_models():
-        dead = list(
-            model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before).select_related("county")
-        )
-        for job in dead:
+        connection = django_rq.get_connection(model.queue_name)
+        stale = model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before).select_related("county")
+        for job in stale:
+            if job.chunks_total and _parts_waiting(job, connection):
+                # Parts still wait in the queue for a free worker: slow, not dead.
+                model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(heartbeat_at=now)
+                continue
             message = (
                 f"The worker running this job ({job.worker_name or 'unknown'}) stopped responding; no heartbeat "
                 f"since {job.heartbeat_at:%Y-%m-%d %H:%M:%S %Z}. Nothing it did after its last commit was kept; "
@@ -53,11 +69,10 @@ def sweep_stale_jobs() -> dict[str, int]:
             model.objects.filter(status=JobStatus.PENDING, created_at__lt=now - PENDING_GRACE).select_related("county")
         )
         if pending:
-            connection = django_rq.get_connection(model.queue_name)
             rq_jobs = Job.fetch_many([job.rq_job_id for job in pending], connection=connection)
             for job, rq_job in zip(pending, rq_jobs, strict=True):
                 rq_status = rq_job.get_status(refresh=False) if rq_job is not None else None
-                if rq_status in (RqStatus.QUEUED, RqStatus.DEFERRED, RqStatus.SCHEDULED, RqStatus.STARTED):
+                if rq_status in (*WAITING, RqStatus.STARTED):
                     continue
                 reason = "it was lost from the queue" if rq_job is None else f"its queue entry is {rq_status}"
                 if model.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(

@@ -44,6 +44,16 @@ def run_burst_worker(*, timeout: float = 120, **extra: str) -> subprocess.Comple
     )
 
 
+def start_burst_worker(**extra: str) -> subprocess.Popen:
+    """A worker that stops when the queue is empty, started without waiting (run several at once)."""
+    return subprocess.Popen(
+        [sys.executable, str(MANAGE), "rqworker", "--burst", "default"],
+        env=worker_environment(**extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def start_worker(**extra: str) -> subprocess.Popen:
     """A long-running worker in its own process group (so a test can kill it and its work horse)."""
     return subprocess.Popen(

@@ -19,7 +19,13 @@ from terrafusion.jobs.models import JobStatus
 from terrafusion.jobs.sweep import sweep_stale_jobs
 from terrafusion.testing.api import bearer_client
 from terrafusion.testing.factories import CountyFactory, NeighborhoodFactory, PropertyFactory, user_with_role
-from terrafusion.testing.workers import kill_worker, run_burst_worker, start_worker, wait_for
+from terrafusion.testing.workers import (
+    kill_worker,
+    run_burst_worker,
+    start_burst_worker,
+    start_worker,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -64,11 +70,15 @@ def test_county_summary_end_to_end_in_a_real_worker(benton, analyst, client):
     assert premature.status_code == 409
     assert "pending" in premature.json()["error"]["message"]
 
-    worker = run_burst_worker()
-    assert worker.returncode == 0, worker.stderr
+    # The summary runs in parts (neighborhood groups); two workers share them.
+    workers = [start_burst_worker(), start_burst_worker()]
+    assert [worker.wait(timeout=120) for worker in workers] == [0, 0]
 
     job = api.get(job_url).json()
     assert job["status"] == "completed", job
+    row = ReportJob.objects.get(pk=job["id"])
+    assert (row.chunks_total, row.chunks_done) == (3, 3)  # no-neighborhood, N and S
+    assert any(entry["message"] == "Split into 3 parts." for entry in job["log"])
     assert job["progress"] == 1.0 and job["started_at"] and job["finished_at"]
     assert job["log"][0]["message"].startswith("Started on")
 
@@ -167,6 +177,9 @@ def test_a_killed_worker_never_leaves_its_job_running(benton, analyst, settings)
 
     settings.JOB_STALE_AFTER_SECONDS = 60
     assert sweep_stale_jobs() == {}  # its last heartbeat is recent: not yet judged dead
+    # Another worker runs the parts still queued; the part that died with its worker never ends.
+    assert run_burst_worker().returncode == 0
+    assert ReportJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
     settings.JOB_STALE_AFTER_SECONDS = 2
     wait_for(lambda: sweep_stale_jobs() == {"reporting": 1}, timeout=10, what="the sweep to fail the job")
     job.refresh_from_db()
@@ -174,6 +187,42 @@ def test_a_killed_worker_never_leaves_its_job_running(benton, analyst, settings)
     assert "stopped responding" in job.error_message
     assert job.finished_at is not None
     assert sweep_stale_jobs() == {}  # a second sweep finds nothing more
+
+
+def test_a_failing_part_fails_the_job_and_the_other_parts_skip(benton):
+    import django_rq
+
+    from terrafusion.jobs.runner import chunk_rq_id, execute_chunk
+
+    job = ReportJob.objects.create(county=benton, status=JobStatus.RUNNING, chunks_total=2, started_at=timezone.now())
+    queue = django_rq.get_queue("default")
+    label, job_id = ReportJob._meta.label, str(job.pk)
+    queue.enqueue(execute_chunk, label, job_id, 0, {"wrong": "shape"}, job_id=chunk_rq_id(job.pk, 0))
+    queue.enqueue(execute_chunk, label, job_id, 1, {"neighborhood_ids": [None]}, job_id=chunk_rq_id(job.pk, 1))
+    assert run_burst_worker().returncode == 0
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == "Part 1 of 2 failed: 'neighborhood_ids'"
+    assert job.chunks_done == 0  # the second part saw the failure and did nothing
+
+
+def test_the_sweep_waits_for_queued_parts_but_not_for_lost_ones(benton, settings):
+    import django_rq
+
+    from terrafusion.jobs.runner import chunk_rq_id, execute_chunk
+
+    settings.JOB_STALE_AFTER_SECONDS = 2
+    long_ago = timezone.now() - timedelta(minutes=5)
+    job = ReportJob.objects.create(county=benton, status=JobStatus.RUNNING, chunks_total=1, heartbeat_at=long_ago)
+    part = django_rq.get_queue("default").enqueue(
+        execute_chunk, ReportJob._meta.label, str(job.pk), 0, {}, job_id=chunk_rq_id(job.pk, 0)
+    )
+    assert sweep_stale_jobs() == {}  # waiting for a free worker is not death
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.heartbeat_at > long_ago
+    part.delete()
+    ReportJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+    assert sweep_stale_jobs() == {"reporting": 1}
 
 
 def test_the_sweep_fails_a_pending_job_lost_from_the_queue(benton):
