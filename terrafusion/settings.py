@@ -136,7 +136,9 @@ JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 6 * 3600, minimum=1)
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_SECONDS},
 }
-RQ_SHOW_ADMIN_LINK = True
+# No django-rq admin entry: it would mount a second dashboard open to every staff user. Operators use
+# /admin/rq/ (superusers only, terrafusion/urls.py).
+RQ_SHOW_ADMIN_LINK = False
 # When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus' bearer_token).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # A running job writes a heartbeat this often; the sweep fails a running job whose heartbeat is

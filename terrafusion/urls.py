@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -11,6 +11,13 @@ from terrafusion import auth, health
 from terrafusion.metrics import metrics_view
 
 _operators_only = user_passes_test(lambda user: user.is_active and user.is_superuser, login_url="admin:login")
+
+
+def _rq_dashboard_urls() -> list[URLPattern]:
+    """django-rq's dashboard and its JSON/stats views, every one for operators only."""
+    api = [URLPattern(p.pattern, _operators_only(p.callback), p.default_args, p.name) for p in get_api_urlpatterns()]
+    return api + get_admin_urlpatterns(view_wrapper=_operators_only)
+
 
 api_v1 = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -25,9 +32,7 @@ api_v1 = [
 urlpatterns = [
     # RQ's dashboard shows every county's queues and can delete or requeue jobs: platform operators
     # (superusers) only. County staff follow their own jobs in the job admin and the API.
-    path(
-        "admin/rq/", include((get_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=_operators_only), "django_rq"))
-    ),
+    path("admin/rq/", include((_rq_dashboard_urls(), "django_rq"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api-auth/", include("rest_framework.urls")),

@@ -93,6 +93,11 @@ def test_county_staff_cannot_reach_the_cross_county_rq_dashboard(county):
     assert "Background jobs" not in client_for(county_admin).get(reverse("admin:index")).content.decode()
     response = client_for(county_admin).get("/admin/rq/")
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+    # Neither django-rq's own admin dashboard nor its stats API is mounted for staff to reach.
+    for url in ["/admin/django_rq/dashboard/", "/admin/rq/stats.json", "/admin/rq/queues/0/empty/"]:
+        response = client_for(county_admin).get(url)
+        assert response.status_code in (302, 404), url
+        assert response.status_code == 404 or reverse("admin:login") in response["Location"], url
 
 
 # --- County admin ------------------------------------------------------------------------------
