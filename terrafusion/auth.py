@@ -1,16 +1,13 @@
 """Authentication endpoints: JWT login, refresh (rotating), logout (blacklist) and who-am-I.
 
-Failed logins are counted per (username, client address) in the shared cache; past
-LOGIN_FAILURE_LIMIT within LOGIN_FAILURE_WINDOW, attempts get 429 with Retry-After, whatever the
-password, so passwords cannot be guessed at speed. A general rate limit applies on top.
+Failed logins are throttled per (username, client address) by the authentication backend
+(terrafusion/backends.py) on every login path; here, a refused login answers 429 with Retry-After.
+A general rate limit on this endpoint applies on top.
 """
 
-import hashlib
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
-from django.core.cache import cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -25,6 +22,7 @@ from counties.models import County
 from counties.roles import ROLES
 from counties.services import user_county_roles
 from terrafusion.api.exceptions import ErrorSerializer
+from terrafusion.backends import login_locked, login_window_seconds
 
 
 class LoginSerializer(serializers.Serializer):
@@ -43,12 +41,6 @@ class RefreshSerializer(serializers.Serializer):
 
 class TooManyFailures(exceptions.Throttled):
     default_detail = "Too many failed logins for this account from your address."
-
-
-def _failure_key(request, username: str) -> str:
-    address = request.META.get("REMOTE_ADDR", "")
-    digest = hashlib.sha256(f"{username.lower()}|{address}".encode()).hexdigest()
-    return f"login-failures:{digest}"
 
 
 class _TokenEndpoint(APIView):
@@ -79,16 +71,11 @@ class LoginView(_TokenEndpoint):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
-        key = _failure_key(request, username)
-        window = int(settings.LOGIN_FAILURE_WINDOW.total_seconds())
-        if (cache.get(key) or 0) >= settings.LOGIN_FAILURE_LIMIT:
-            raise TooManyFailures(wait=cache.ttl(key) if hasattr(cache, "ttl") else window)
         user = authenticate(request, username=username, password=serializer.validated_data["password"])
+        if user is None and login_locked(request, username):
+            raise TooManyFailures(wait=login_window_seconds())
         if user is None or not user.is_active:
-            if cache.add(key, 1, timeout=window) is False:
-                cache.incr(key)
             raise exceptions.AuthenticationFailed("Wrong username or password.")
-        cache.delete(key)
         update_last_login(None, user)
         refresh = RefreshToken.for_user(user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})

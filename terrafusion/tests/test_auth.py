@@ -168,3 +168,16 @@ def test_session_login_works_for_the_browsable_api(viewer, client):
     response = client.get(reverse("api:county-list"), HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert b"Benton" in response.content
+
+
+def test_admin_and_api_logins_share_the_lockout(viewer, client, api_client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    viewer.is_staff = True
+    viewer.save()
+    for _ in range(3):
+        response = client.post(reverse("admin:login"), {"username": "viewer", "password": "guess"})
+        assert response.status_code == 200  # the form again, with its error
+    # Locked now: the right password no longer signs in, in the admin or through the API.
+    client.post(reverse("admin:login"), {"username": "viewer", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert login(api_client, "viewer").status_code == 429
