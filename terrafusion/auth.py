@@ -5,7 +5,6 @@ Failed logins are throttled per (username, client address) by the authentication
 A general rate limit on this endpoint applies on top.
 """
 
-
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from drf_spectacular.utils import OpenApiResponse, extend_schema

@@ -1,10 +1,14 @@
 """Liveness and readiness probes. Unauthenticated by design: they reveal only what is down."""
 
+import logging
+
 from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -39,7 +43,9 @@ def ready(request):
             check()
             results[name] = "ok"
         except Exception as exc:
-            results[name] = f"error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
+            # The kind of error only: messages can name hosts and users, and this probe is public.
+            logger.exception("Readiness check %s failed", name)
+            results[name] = f"error: {exc.__class__.__name__}"
             failed.append(name)
     body = {"status": "ok" if not failed else "unavailable", "checks": results}
     if failed:

@@ -43,6 +43,22 @@ class TestStartJobAlias(_StartJob):
     route = "api:reporting-run"
 
 
+def test_starting_a_job_does_not_reveal_which_counties_exist(county, other_county):
+    from terrafusion.testing.api import bearer_client
+    from terrafusion.testing.factories import user_with_role
+
+    client = bearer_client(user_with_role(county, "analyst"))
+    url = "/api/v1/reporting/jobs/"
+    hidden = client.post(url, {"county": other_county.slug}, format="json")
+    missing = client.post(url, {"county": "atlantis-wa"}, format="json")
+    assert hidden.status_code == missing.status_code == 403
+    assert "Franklin" not in hidden.content.decode()
+    assert hidden.json()["error"]["message"].replace("franklin-wa", "X") == missing.json()["error"]["message"].replace(
+        "atlantis-wa", "X"
+    )
+    assert not ReportJob.objects.exists()
+
+
 class TestJobList(EndpointContract):
     route = "api:reporting-job-list"
     is_list = True
