@@ -19,7 +19,14 @@ from properties.choices import ValueSource
 from properties.geometry import wkb_to_svg
 from properties.models import VALUE_FIELDS, Neighborhood, Property, PropertyChange, PropertyValue, Sale
 from properties.resources import PropertyResource, SaleResource
-from properties.services import EDITABLE_FIELDS, Actor, property_record_creation, property_update, record_change
+from properties.services import (
+    EDITABLE_FIELDS,
+    Actor,
+    property_record_creation,
+    property_update,
+    property_value_record,
+    record_change,
+)
 from terrafusion.admin import (
     CountyListFilter,
     CountyScopedAdmin,
@@ -335,17 +342,15 @@ class PropertyAdmin(CountyScopedImportExportAdmin):
         self.check_can_save(request, obj)
         actor = Actor.for_user(request.user, ADMIN_SOURCE)
         if not change:
-            obj.save()
-            property_record_creation(prop=obj, actor=actor)
+            with transaction.atomic():
+                obj.save()
+                property_record_creation(prop=obj, actor=actor)
+                if any(getattr(obj, field) is not None for field in VALUE_FIELDS):
+                    property_value_record(prop=obj, source=ValueSource.MANUAL)
             return
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
-        if not data:
-            return
-        with transaction.atomic():
-            # Diff against the row as it is now (not as the form loaded it), locked until the audit is written.
-            current = Property.objects.select_for_update().select_related("county").get(pk=obj.pk)
-            property_update(prop=current, data=data, actor=actor)
-        obj.refresh_from_db()
+        if data:
+            property_update(prop=obj, data=data, actor=actor)  # locks and diffs against the row as it is now
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Sale:

@@ -51,8 +51,10 @@ class Property(models.Model):
     parcel_number = models.CharField(max_length=50, help_text="The parcel number people use (PACS geo_id).")
     property_type = models.CharField(max_length=2, choices=PropertyType.choices, default=PropertyType.REAL)
     class_code = models.CharField("use / class code", max_length=20, blank=True)
+    # PROTECT: moving parcels out of a neighborhood is a change of each parcel, so it goes through
+    # the audited update, not a silent SET NULL when the neighborhood is deleted.
     neighborhood = models.ForeignKey(
-        Neighborhood, on_delete=models.SET_NULL, null=True, blank=True, related_name="properties"
+        Neighborhood, on_delete=models.PROTECT, null=True, blank=True, related_name="properties"
     )
 
     situs_address = models.CharField(max_length=200, blank=True)
@@ -200,7 +202,9 @@ class PropertyChange(models.Model):
     COUNTY_FIELD = "county_id"
 
     county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+")
-    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="changes")
+    property = models.ForeignKey(
+        Property, on_delete=models.PROTECT, related_name="changes"
+    )  # the audit trail is never deleted by a cascade
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)

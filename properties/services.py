@@ -75,12 +75,16 @@ def record_change(*, prop: Property, changes: dict, actor: Actor) -> PropertyCha
 def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> PropertyChange | None:
     """Change characteristics and current values of one property, validated, with an audit row.
 
-    When current values change, the property's `manual` value row for its roll year follows, so the
-    value history shows the change. Returns the audit row, or None when nothing changed.
+    The row is locked and re-read first, so the audit's "old" is what was really there and a
+    concurrent edit of another field is neither lost nor silently reverted. When current values
+    change, the value history's `manual` row for the roll year follows. Returns the audit row, or
+    None when nothing changed; `prop` is left as saved.
     """
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}.")
+    Property.objects.select_for_update().filter(pk=prop.pk).exists()
+    prop.refresh_from_db()
     changes = {}
     for field, new in data.items():
         key = _field_key(field)
@@ -91,11 +95,14 @@ def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> Pr
             setattr(prop, key, new_value)
     if not changes:
         return None
+    columns = [_field_key(field) for field in changes]
     if "geometry" in changes:
-        for column, value in geometry_columns(prop.geometry).items():
+        derived = geometry_columns(prop.geometry)
+        for column, value in derived.items():
             setattr(prop, column, value)
+        columns += list(derived)
     prop.full_clean(validate_unique=False, validate_constraints=True)
-    prop.save()
+    prop.save(update_fields=[*columns, "updated_at"])
     if changes.keys() & set(VALUE_FIELDS):
         property_value_record(prop=prop, source=ValueSource.MANUAL)
     return record_change(prop=prop, changes=changes, actor=actor)

@@ -88,3 +88,27 @@ def test_database_constraints(county, other_county):
         PropertyValueFactory(property=prop, roll_year=2023, market_value=-5)
     with pytest.raises(IntegrityError), transaction.atomic():
         SaleFactory(property=prop, sale_price=-1)
+
+
+def test_an_update_from_a_stale_object_keeps_a_concurrent_edit(county, appraiser):
+    from properties.models import Property
+
+    prop = PropertyFactory(county=county, living_area=1000, owner_name="A")
+    stale = Property.objects.get(pk=prop.pk)
+    Property.objects.filter(pk=prop.pk).update(living_area=2000)  # someone else's edit, after we loaded
+    change = property_update(prop=stale, data={"owner_name": "B"}, actor=Actor.for_user(appraiser, "api"))
+    assert change.changes == {"owner_name": {"old": "A", "new": "B"}}
+    prop.refresh_from_db()
+    assert (prop.living_area, prop.owner_name) == (2000, "B")
+
+
+def test_neighborhoods_with_parcels_and_audited_parcels_cannot_be_deleted_silently(county, appraiser):
+    from django.db.models import ProtectedError
+
+    neighborhood = NeighborhoodFactory(county=county)
+    prop = PropertyFactory(county=county, neighborhood=neighborhood)
+    with pytest.raises(ProtectedError), transaction.atomic():
+        neighborhood.delete()
+    property_update(prop=prop, data={"bedrooms": 5}, actor=Actor.for_user(appraiser, "api"))
+    with pytest.raises(ProtectedError), transaction.atomic():
+        prop.delete()
