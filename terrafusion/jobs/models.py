@@ -92,7 +92,8 @@ class BaseJob(models.Model):
         job = cls(county=county, requested_by=requested_by, parameters=parameters or {})
         job.rq_job_id = str(job.pk)  # the RQ job carries the row's id, so either finds the other
         job.save(force_insert=True)
-        transaction.on_commit(partial(_hand_to_rq, cls, job.pk, county.slug))
+        # robust: if Redis is down, the request that made the job still succeeds and the job is failed.
+        transaction.on_commit(partial(_hand_to_rq, cls, job.pk, county.slug), robust=True)
         return job
 
 
@@ -105,13 +106,22 @@ def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
     from terrafusion import metrics
     from terrafusion.jobs.runner import execute_job
 
-    django_rq.get_queue(model.queue_name).enqueue(
-        execute_job,
-        model._meta.label,
-        str(job_id),
-        job_id=str(job_id),
-        job_timeout=settings.JOB_TIMEOUT_SECONDS,
-        description=f"{model.kind} job {job_id} ({county_slug})",
-        **RQ_JOB_OPTIONS,
-    )
+    try:
+        django_rq.get_queue(model.queue_name).enqueue(
+            execute_job,
+            model._meta.label,
+            str(job_id),
+            job_id=str(job_id),
+            job_timeout=settings.JOB_TIMEOUT_SECONDS,
+            description=f"{model.kind} job {job_id} ({county_slug})",
+            **RQ_JOB_OPTIONS,
+        )
+    except Exception as exc:
+        model.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+            status=JobStatus.FAILED,
+            error_message=f"The job could not be queued ({exc.__class__.__name__}: the job queue is unreachable). "
+            "Run it again when the platform is healthy.",
+            finished_at=timezone.now(),
+        )
+        raise
     metrics.record_submitted(model.kind, county_slug)

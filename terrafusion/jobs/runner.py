@@ -204,17 +204,21 @@ def execute_chunk(model_label: str, job_id: str, index: int, chunk: dict) -> str
 
     redis = django_rq.get_connection(model.queue_name)
     key = CHUNK_RESULTS_KEY.format(job_id=job.pk)
-    redis.hset(key, str(index), json.dumps(result or {}))
-    redis.expire(key, RQ_JOB_OPTIONS["failure_ttl"])
-    with transaction.atomic():  # the row lock makes exactly one chunk the last one
-        done = model.objects.select_for_update().values_list("chunks_done", flat=True).get(pk=job.pk) + 1
+    # Under the row lock, parts record their results one at a time; counting the distinct parts
+    # recorded (not executions) means a part run twice is counted once, and exactly one part sees
+    # the count reach the total.
+    with transaction.atomic():
+        counted = model.objects.select_for_update().values_list("chunks_done", flat=True).get(pk=job.pk)
+        redis.hset(key, str(index), json.dumps(result or {}))
+        redis.expire(key, RQ_JOB_OPTIONS["failure_ttl"])
+        done = redis.hlen(key)
         model.objects.filter(pk=job.pk).update(
             chunks_done=done,
             progress=done / total,
             progress_message=f"{done} of {total} parts done",
             heartbeat_at=timezone.now(),
         )
-    if done < total:
+    if done < total or counted >= total:
         return f"part {index + 1} of {total} done"
 
     raw = redis.hgetall(key)

@@ -243,3 +243,25 @@ def test_the_cron_schedule_runs_the_sweep():
 
     registered = {job["name"]: job for job in cron._job_data_registry if job["func"] is schedule.sweep_stale_jobs}
     assert registered["sweep_stale_jobs"]["interval"] > 0
+
+
+def test_a_part_run_twice_is_counted_once(benton):
+    import django_rq
+
+    from terrafusion.jobs.runner import execute_chunk
+
+    job = ReportJob.objects.create(county=benton, status=JobStatus.RUNNING, chunks_total=2, started_at=timezone.now())
+    queue = django_rq.get_queue("default")
+    args = (ReportJob._meta.label, str(job.pk))
+    north = list(benton.neighborhoods.filter(code="N").values_list("id", flat=True))
+    queue.enqueue(execute_chunk, *args, 0, {"neighborhood_ids": [None, *north]})
+    queue.enqueue(execute_chunk, *args, 0, {"neighborhood_ids": [None, *north]})  # requeued by hand
+    assert run_burst_worker().returncode == 0
+    job.refresh_from_db()
+    assert (job.status, job.chunks_done) == (JobStatus.RUNNING, 1)
+    south = list(benton.neighborhoods.filter(code="S").values_list("id", flat=True))
+    queue.enqueue(execute_chunk, *args, 1, {"neighborhood_ids": south})
+    assert run_burst_worker().returncode == 0
+    job.refresh_from_db()
+    assert (job.status, job.chunks_done) == (JobStatus.COMPLETED, 2)
+    assert job.result["totals"]["parcels"] == 3
