@@ -54,3 +54,6 @@ urlpatterns = [
 admin.site.site_header = "TerraFusion"
 admin.site.site_title = "TerraFusion"
 admin.site.index_title = "County data"
+
+handler404 = "terrafusion.api.exceptions.not_found"
+handler500 = "terrafusion.api.exceptions.server_error"

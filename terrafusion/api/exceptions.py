@@ -82,3 +82,30 @@ def exception_handler(exc, context):
         body["message"] = str(detail)
     headers = {k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
     return Response({"error": body}, status=response.status_code, headers=headers)
+
+
+def _error_page(request, status: int, code: str, message: str, html_handler):
+    """Under /api/, the error shape; elsewhere (admin, docs), Django's own page."""
+    from django.http import JsonResponse
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"status": status, "code": code, "message": message}}, status=status)
+    return html_handler()
+
+
+def not_found(request, exception=None):
+    from django.views import defaults
+
+    return _error_page(request, 404, "not_found", "Not found.", lambda: defaults.page_not_found(request, exception))
+
+
+def server_error(request):
+    from django.views import defaults
+
+    return _error_page(
+        request,
+        500,
+        "server_error",
+        "The server failed to answer; the error was logged. Try again, or report it with the time.",
+        lambda: defaults.server_error(request),
+    )

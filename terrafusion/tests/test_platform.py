@@ -1,5 +1,6 @@
 """Settings, health, metrics, OpenAPI docs, the deploy check, and the shared error shape."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -150,3 +151,19 @@ def test_a_missing_object_is_404_in_the_error_shape(api_client, viewer):
     response = api_client.get("/api/v1/properties/999999999/")
     assert response.status_code == 404
     assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "Not found."}}
+
+
+@pytest.mark.django_db
+def test_unknown_api_urls_and_server_errors_use_the_error_shape(client, viewer):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "Not found."}}
+    assert client.get("/no-such-page/").headers["Content-Type"].startswith("text/html")
+
+    from django.test import RequestFactory
+
+    from terrafusion.api.exceptions import server_error
+
+    crashed = server_error(RequestFactory().get("/api/v1/properties/"))
+    assert crashed.status_code == 500
+    assert json.loads(crashed.content)["error"]["code"] == "server_error"
