@@ -2,30 +2,16 @@
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 from django.urls import reverse
 
 from counties.models import County
 from counties.roles import ROLES
 from properties.models import Neighborhood
 from reporting.models import ReportJob
+from terrafusion.testing.admin import changelist_ids, client_for, staff
 from terrafusion.testing.factories import PropertyFactory, UserFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
-
-
-def staff(county, role: str, username: str):
-    return user_with_role(county, role, username=username, is_staff=True)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def changelist_ids(response) -> set:
-    return {obj.pk for obj in response.context["cl"].result_list}
 
 
 def county_form(county, **changes) -> dict:

@@ -7,38 +7,23 @@ import pytest
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from properties.models import Property, PropertyChange, PropertyValue, Sale
+from terrafusion.testing.admin import changelist_ids, client_for, staff
 from terrafusion.testing.factories import (
     CountyFactory,
     NeighborhoodFactory,
     PropertyFactory,
     PropertyValueFactory,
     SaleFactory,
-    user_with_role,
 )
 
 pytestmark = pytest.mark.django_db
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def staff(county, role: str, username: str):
-    return user_with_role(county, role, username=username, is_staff=True)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def changelist_ids(response) -> set[int]:
-    return {obj.pk for obj in response.context["cl"].result_list}
 
 
 def _widget_value(value):
