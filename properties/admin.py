@@ -176,20 +176,29 @@ class SaleInline(CountyScopedTabularInline):
     fields = SaleInlineForm.Meta.fields
 
 
-class PropertyAdminForm(forms.ModelForm):
-    class Meta:
-        model = Property
-        # Geometry is drawn (readonly `shape`), never edited as raw WKB bytes: loads and the API (GeoJSON) set it.
-        fields = ("county", "property_id", *(f for f in EDITABLE_FIELDS if f != "geometry"))
+class SameCountyForm(forms.ModelForm):
+    """A form whose related objects (`same_county_fields`) must be in the object's own county."""
+
+    same_county_fields: tuple[str, ...] = ()
 
     def clean(self):
         cleaned = super().clean()
         county = cleaned.get("county")
         county_id = county.pk if county is not None else self.instance.county_id
-        neighborhood = cleaned.get("neighborhood")
-        if neighborhood is not None and county_id is not None and neighborhood.county_id != county_id:
-            self.add_error("neighborhood", "This neighborhood belongs to another county.")
+        for name in self.same_county_fields:
+            related = cleaned.get(name)
+            if related is not None and county_id is not None and related.county_id != county_id:
+                self.add_error(name, f"This {related._meta.verbose_name} belongs to another county.")
         return cleaned
+
+
+class PropertyAdminForm(SameCountyForm):
+    same_county_fields = ("neighborhood",)
+
+    class Meta:
+        model = Property
+        # Geometry is drawn (readonly `shape`), never edited as raw WKB bytes: loads and the API (GeoJSON) set it.
+        fields = ("county", "property_id", *(f for f in EDITABLE_FIELDS if f != "geometry"))
 
 
 @admin.register(Property)
@@ -362,18 +371,12 @@ class PropertyAdmin(CountyScopedImportExportAdmin):
 # --- Sales -----------------------------------------------------------------------------------
 
 
-class SaleAdminForm(forms.ModelForm):
+class SaleAdminForm(SameCountyForm):
+    same_county_fields = ("property",)
+
     class Meta:
         model = Sale
         fields = ("county", "property", *SaleInlineForm.Meta.fields)
-
-    def clean(self):
-        cleaned = super().clean()
-        county = cleaned.get("county") or (self.instance.county if self.instance.county_id else None)
-        prop = cleaned.get("property")
-        if county is not None and prop is not None and prop.county_id != county.pk:
-            self.add_error("property", f"This property is not in {county}.")
-        return cleaned
 
 
 @admin.register(Sale)
