@@ -458,16 +458,7 @@ class PropertyValueAdmin(CountyScopedAdmin):
         "created_at",
         "updated_at",
     )
-    readonly_fields = (
-        "property",
-        "county",
-        "roll_year",
-        "source",
-        "is_certified",
-        "job_id",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = tuple(field for field in fields if field not in VALUE_FIELDS)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
