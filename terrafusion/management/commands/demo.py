@@ -87,7 +87,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  admin       {url}/admin/")
             self.stdout.write(f"  API         {url}/api/v1/")
             self.stdout.write(f"  API docs    {url}/api/docs/")
-            self.stdout.write(f"  jobs        {url}/admin/rq/ (staff)")
+            self.stdout.write(f"  jobs        {url}/admin/reporting/reportjob/ (RQ dashboard: superusers)")
             self.stdout.write(f"  metrics     {url}/metrics")
         self.stdout.write("Demo logins (new passwords at each start):")
         for role, username, password in logins:
