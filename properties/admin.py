@@ -351,6 +351,8 @@ class PropertyAdmin(CountyScopedImportExportAdmin):
         self.check_can_save(request, obj)
         actor = Actor.for_user(request.user, ADMIN_SOURCE)
         if not change:
+            if obj.value_year is None and any(getattr(obj, field) is not None for field in VALUE_FIELDS):
+                obj.value_year = obj.county.working_roll_year  # values belong to a roll year
             with transaction.atomic():
                 obj.save()
                 property_record_creation(prop=obj, actor=actor)

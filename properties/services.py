@@ -95,6 +95,10 @@ def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> Pr
             setattr(prop, key, new_value)
     if not changes:
         return None
+    if changes.keys() & set(VALUE_FIELDS) and prop.value_year is None:
+        # Values belong to a roll year: without one they are the county's working year's, on the record.
+        prop.value_year = prop.county.working_roll_year
+        changes["value_year"] = {"old": None, "new": prop.value_year}
     columns = [_field_key(field) for field in changes]
     if "geometry" in changes:
         derived = geometry_columns(prop.geometry)
@@ -109,13 +113,9 @@ def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> Pr
 
 
 def property_value_record(*, prop: Property, source: ValueSource) -> PropertyValue:
-    """Write the property's current values into its value history (one row per roll year and source).
-
-    Values without a roll year are the county's working year's, and the property takes that year.
-    """
+    """Write the property's current values into its value history (one row per roll year and source)."""
     if prop.value_year is None:
-        prop.value_year = prop.county.working_roll_year
-        Property.objects.filter(pk=prop.pk).update(value_year=prop.value_year)
+        raise ValueError("The property's values have no roll year (value_year).")
     row, _ = PropertyValue.objects.update_or_create(
         property=prop,
         roll_year=prop.value_year,

@@ -112,3 +112,10 @@ def test_neighborhoods_with_parcels_and_audited_parcels_cannot_be_deleted_silent
     property_update(prop=prop, data={"bedrooms": 5}, actor=Actor.for_user(appraiser, "api"))
     with pytest.raises(ProtectedError), transaction.atomic():
         prop.delete()
+
+
+def test_values_without_a_roll_year_take_the_working_year_on_the_record(county, appraiser):
+    prop = PropertyFactory(county=county, value_year=None)
+    change = property_update(prop=prop, data={"assessed_value": 290000}, actor=Actor.for_user(appraiser, "api"))
+    assert change.changes["value_year"] == {"old": None, "new": county.working_roll_year}
+    assert PropertyValue.objects.get(property=prop, source="manual").roll_year == county.working_roll_year
