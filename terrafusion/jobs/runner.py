@@ -106,19 +106,23 @@ class _Heartbeat(threading.Thread):
         self.join(timeout=5)
 
 
-def _finish(job: BaseJob, *, ok: bool, **fields) -> None:
-    """Record the outcome of a running job once (a job already failed elsewhere is left alone)."""
+def job_finish(job: BaseJob, *, ok: bool, expect: dict | None = None, **fields) -> bool:
+    """Record a job's outcome and its metrics, once: only while it is still as `expect` says (default:
+    running), so a job already finished elsewhere (a worker, the sweep) is left alone. True if recorded."""
     now = timezone.now()
     status = JobStatus.COMPLETED if ok else JobStatus.FAILED
     model = type(job)
-    if model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(status=status, finished_at=now, **fields):
-        duration = (now - (job.started_at or now)).total_seconds()
-        metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration)
+    expect = expect or {"status": JobStatus.RUNNING}
+    if not model.objects.filter(pk=job.pk, **expect).update(status=status, finished_at=now, **fields):
+        return False
+    duration = (now - job.started_at).total_seconds() if job.started_at else 0.0
+    metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration)
+    return True
 
 
 def _fail(runner: JobRunner, message: str) -> None:
     runner.log(f"Failed: {message}\n{traceback.format_exc()}", level="error")
-    _finish(runner.job, ok=False, error_message=message)
+    job_finish(runner.job, ok=False, error_message=message)
 
 
 def execute_job(model_label: str, job_id: str) -> str:
@@ -156,7 +160,7 @@ def execute_job(model_label: str, job_id: str) -> str:
             _fail(runner, str(exc) or exc.__class__.__name__)
             raise
     runner.log(f"Completed in {time.monotonic() - started:.1f} s.")
-    _finish(job, ok=True, result=result or {}, progress=1.0)
+    job_finish(job, ok=True, result=result or {}, progress=1.0)
     return "completed"
 
 
@@ -229,5 +233,5 @@ def execute_chunk(model_label: str, job_id: str, index: int, chunk: dict) -> str
         raise
     redis.delete(key)
     runner.log(f"Completed: {total} parts.")
-    _finish(job, ok=True, result=summary or {}, progress=1.0)
+    job_finish(job, ok=True, result=summary or {}, progress=1.0)
     return "completed"

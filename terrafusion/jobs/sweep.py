@@ -38,7 +38,7 @@ def sweep_stale_jobs() -> dict[str, int]:
     from rq.job import Job
     from rq.job import JobStatus as RqStatus
 
-    from terrafusion import metrics
+    from terrafusion.jobs.runner import job_finish
 
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
@@ -56,12 +56,9 @@ def sweep_stale_jobs() -> dict[str, int]:
                 f"since {job.heartbeat_at:%Y-%m-%d %H:%M:%S %Z}. Nothing it did after its last commit was kept; "
                 "run the job again."
             )
-            updated = model.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at).update(
-                status=JobStatus.FAILED, error_message=message, finished_at=now
-            )
-            if updated:
-                duration = (now - (job.started_at or now)).total_seconds()
-                metrics.record_finished(model.kind, job.county.slug, ok=False, duration=duration)
+            # Only if no heartbeat came in meanwhile.
+            expect = {"status": JobStatus.RUNNING, "heartbeat_at": job.heartbeat_at}
+            if job_finish(job, ok=False, expect=expect, error_message=message):
                 logger.warning("%s job %s failed by the sweep: %s", model.kind, job.pk, message)
                 swept[model.kind] = swept.get(model.kind, 0) + 1
 
@@ -75,9 +72,7 @@ def sweep_stale_jobs() -> dict[str, int]:
                 if rq_status in (*WAITING, RqStatus.STARTED):
                     continue
                 reason = "it was lost from the queue" if rq_job is None else f"its queue entry is {rq_status}"
-                if model.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-                    status=JobStatus.FAILED, error_message=f"This job never started: {reason}.", finished_at=now
-                ):
-                    metrics.record_finished(model.kind, job.county.slug, ok=False, duration=0.0)
+                message = f"This job never started: {reason}."
+                if job_finish(job, ok=False, expect={"status": JobStatus.PENDING}, error_message=message):
                     swept[model.kind] = swept.get(model.kind, 0) + 1
     return swept
