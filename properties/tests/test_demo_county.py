@@ -1,20 +1,29 @@
 """The synthetic demo county: deterministic, internally consistent, and priced by the model it stores."""
 
 import datetime
+import shutil
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
+from counties.config import CONFIGS_DIR
 from counties.models import County, CountyGroupObjectPermission
 from counties.roles import ROLES, group_name
+from properties.choices import Condition, Quality
 from properties.demo import SALE_KINDS, DemoCountyError, demo_county_generate, demo_data_generate
+from properties.demo.model import CONDITION_CODES, QUALITY_CODES
 from properties.geometry import geometry_columns
 from properties.models import Neighborhood, Property, PropertyValue, Sale
 from reporting.models import ReportJob
+from terrafusion.testing.factories import CountyFactory, PropertyValueFactory, SaleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +319,105 @@ def test_generation_without_the_database_is_deterministic_and_tiny_counties_work
     assert (a.sales.price == b.sales.price).all()
     tiny = generate(slug="tiny", parcels=1)
     assert tiny.parcels == 1 and tiny.neighborhoods == 1
+
+
+# --- --replace never deletes a county the generator did not make ---------------------------------------------
+
+
+def county_state(county: County) -> tuple:
+    """What a wrongful replace would change: the county row, its data and its role groups."""
+    county.refresh_from_db()
+    rows = (
+        County.objects.filter(pk=county.pk).values().get(),
+        list(Property.objects.filter(county=county).order_by("pk").values()),
+        list(PropertyValue.objects.filter(county=county).order_by("pk").values()),
+        list(Sale.objects.filter(county=county).order_by("pk").values()),
+    )
+    groups = sorted(Group.objects.filter(name__startswith=f"{county.slug}:").values_list("name", flat=True))
+    return rows, groups
+
+
+def test_generated_county_is_marked_with_its_own_slug_and_fips():
+    generate(slug="demo", fips="53990")
+    assert County.objects.get(slug="demo").settings["generated_by"] == {
+        "command": "generate_demo_county",
+        "slug": "demo",
+        "fips_code": "53990",
+    }
+
+
+def test_replace_refuses_a_county_made_by_the_factory_and_leaves_it_intact():
+    county = CountyFactory(slug="benton-wa", name="Benton County", fips_code="53005")
+    value = PropertyValueFactory(county=county, property__county=county)
+    SaleFactory(county=county, property=value.property)
+    before = county_state(county)
+    assert len(before[0][1]) == len(before[0][2]) == len(before[0][3]) == 1 and len(before[1]) == len(ROLES)
+
+    for extra in (["--replace"], []):  # without --replace, the advice is not "use --replace"
+        with pytest.raises(CommandError) as error:
+            call_command("generate_demo_county", "--slug", "benton-wa", "--parcels", "20", *extra, stdout=StringIO())
+        message = str(error.value)
+        assert "county 'benton-wa' (Benton County, FIPS 53005) was not made by generate_demo_county" in message
+        assert 'no "generated_by" marker' in message and "1 parcels are left untouched" in message
+        assert "use --replace" not in message
+    assert county_state(county) == before
+    assert County.objects.count() == 1  # nothing half-made beside it
+
+
+def test_replace_refuses_a_demo_county_that_setup_county_took_over(tmp_path):
+    generate(slug="benton-wa", parcels=30)
+    # A county configuration for this slug (no users): applying it makes the county a real one.
+    config = Path(shutil.copytree(CONFIGS_DIR / "benton-wa", tmp_path / "benton-wa"))
+    (config / "users.yaml").write_text("[]\n")
+    call_command("setup_county", str(config), stdout=StringIO(), stderr=StringIO())
+    county = County.objects.get(slug="benton-wa")
+    assert county.fips_code == "53005" and "generated_by" not in county.settings
+    before = county_state(county)
+
+    with pytest.raises(DemoCountyError, match=r"was not made by generate_demo_county.*30 parcels are left untouched"):
+        generate(slug="benton-wa", parcels=10, replace=True)
+    assert county_state(county) == before
+
+
+def test_replace_refuses_a_county_whose_settings_were_copied_from_a_demo_county():
+    generate(slug="demo", parcels=20)
+    copied = County.objects.get(slug="demo").settings
+    county = CountyFactory(slug="real", name="Real County", fips_code="53005", settings=copied)
+    SaleFactory(county=county, property__county=county)
+    before = county_state(county)
+
+    with pytest.raises(DemoCountyError, match=r"marker .* does not name this county \(slug 'real', FIPS 53005\)"):
+        generate(slug="real", parcels=10, replace=True)
+    assert county_state(county) == before
+    # A demo county whose marker was removed (an older generator's county, say) is refused too, with a hint.
+    demo = County.objects.get(slug="demo")
+    demo.settings.pop("generated_by")
+    demo.save()
+    with pytest.raises(DemoCountyError, match="must be deleted by hand"):
+        generate(slug="demo", parcels=10, replace=True)
+    assert Property.objects.filter(county=demo).count() == 20
+
+
+def test_the_models_code_lists_are_the_choices():
+    assert tuple(Quality.values) == QUALITY_CODES and tuple(Condition.values) == CONDITION_CODES
+
+
+def test_the_model_and_the_kernels_run_without_django():
+    """properties.demo.model and .kernels import no Django and no other app: loaded alone, they generate a county."""
+    script = """
+import sys, types
+for name in ("properties", "properties.demo"):  # bare packages: skip their __init__ (which loads the writer)
+    package = types.ModuleType(name)
+    package.__path__ = [name.replace(".", "/")]
+    sys.modules[name] = package
+from properties.demo.kernels import demo_data_generate
+data = demo_data_generate(parcels=50, seed=1, working_year=2025)
+loaded = sorted({m.split(".")[0] for m in sys.modules} & {"django", "counties", "terrafusion", "rest_framework"})
+print(len(data.parcel_numbers), sorted(m for m in sys.modules if m.startswith("properties")), loaded)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=settings.BASE_DIR, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[0] == (
+        "50 ['properties', 'properties.demo', 'properties.demo.kernels', 'properties.demo.model'] []"
+    ), result.stdout + result.stderr

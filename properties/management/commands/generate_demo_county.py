@@ -20,7 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="Demo County", help='The county\'s name (default "Demo County").')
         parser.add_argument("--fips", help="A 5-digit FIPS code (default: a free made-up one, 53999 downwards).")
         parser.add_argument(
-            "--replace", action="store_true", help="Delete an existing county of this slug, with all its data, first."
+            "--replace",
+            action="store_true",
+            help="Delete an existing county of this slug, with all its data, first; only a county this command "
+            "made (its settings carry the generated_by marker), any other is refused and left as it is.",
         )
 
     def handle(self, *args, slug, parcels, seed, name, fips, replace, **options):

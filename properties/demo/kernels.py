@@ -1,99 +1,34 @@
-"""A synthetic county that looks real, for demos, tests and benchmarks: `demo_county_generate`.
+"""The numpy kernels of the demo county: pure functions over arrays, no Django, no database.
 
-The county has neighborhoods, parcels with polygons around Kennewick/Richland WA, characteristics,
-two roll years of values and five years of sales. Prices follow a KNOWN hedonic model, stored in
-`county.settings["demo_model"]`, so valuation and ratio-study code has a truth to recover.
-
-Layout of this module: the true model; pure numpy kernels (layout, neighborhoods, characteristics,
-prices, values, sales, text) that take a `numpy.random.Generator` and return arrays; `demo_data_generate`,
-which runs the kernels in a fixed order (same seed, same data); and the database side, which writes
-the arrays with COPY on PostgreSQL or `bulk_create` elsewhere, all in one transaction.
+Each kernel takes a `numpy.random.Generator` (where it draws) and returns arrays: the street layout and lot
+polygons, neighborhoods, characteristics, roll values, sales, owners and the text a roll prints (parcel
+numbers, situs addresses, legal descriptions). `demo_data_generate` runs them in a fixed order, so the same
+(parcels, seed, working year) give the same data; `properties.demo.writer` puts the result in the database.
 """
 
 import math
-import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import numpy as np
 import shapely
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import CASCADE, DO_NOTHING, SET_NULL, ProtectedError
-from django.utils import timezone
 
-from counties.models import County, default_county_settings
-from counties.services import county_sync_role_groups
-from properties.choices import Condition, PropertyType, Quality, ValueSource
-from properties.models import Neighborhood, Property, PropertyChange, PropertyValue, Sale
+from properties.demo.model import (
+    CLASS_CODES,
+    CONDITION_SHARES,
+    DEMO_MODEL,
+    QUALITY_SHARES,
+    SALE_KINDS,
+    SALE_MONTH_WEIGHTS,
+    SALE_TURNOVER,
+    SALE_YEARS,
+    VACANT_CLASS,
+    DemoModel,
+    demo_model_json,
+    log_price_mean,
+    months_since,
+)
 
 MAX_PARCELS = 1_000_000  # parcel numbers stay unique while the town spans less than ten townships
-SALE_YEARS = 5
-DEMO_FIPS_RANGE = (53900, 53999)  # made up: Washington's real county FIPS codes end at 53077
-
-# --- The true model -------------------------------------------------------------------------------
-
-QUALITY_CODES = (Quality.LOW, Quality.FAIR, Quality.AVERAGE, Quality.GOOD, Quality.VERY_GOOD, Quality.EXCELLENT)
-QUALITY_SHARES = (0.03, 0.12, 0.45, 0.28, 0.09, 0.03)
-CONDITION_CODES = (Condition.POOR, Condition.FAIR, Condition.AVERAGE, Condition.GOOD, Condition.EXCELLENT)
-CONDITION_SHARES = (0.03, 0.12, 0.60, 0.20, 0.05)
-# Washington DOR land-use codes: 11 single family, 12 two-to-four units, 13 five or more units,
-# 51 retail/commercial, 91 undeveloped land.
-CLASS_CODES = ("11", "12", "13", "51", "91")
-VACANT_CLASS = "91"
-
-
-@dataclass(frozen=True)
-class DemoModel:
-    """The hedonic model every demo price and value comes from (log dollars)."""
-
-    intercept: float = 7.62
-    b_area: float = 0.55  # elasticity of price to living area
-    b_age: float = -0.004  # per year of effective age
-    b_land: float = 0.12  # elasticity of an improved parcel's price to its land area
-    b_quality: tuple[float, ...] = (-0.30, -0.15, 0.0, 0.12, 0.25, 0.40)  # QUALITY_CODES order
-    b_condition: tuple[float, ...] = (-0.25, -0.10, 0.0, 0.06, 0.12)  # CONDITION_CODES order
-    b_class: tuple[float, ...] = (0.0, -0.04, -0.08, 0.10)  # improved CLASS_CODES order (11, 12, 13, 51)
-    trend_per_month: float = 0.004  # log change per month: a market rising about 5% a year
-    sigma: float = 0.12  # sale-price noise (log)
-    vacant_intercept: float = 6.91  # vacant land: log(price) = vacant_intercept + vacant_b_land * log(land_sqft) ...
-    vacant_b_land: float = 0.5
-    neighborhood_sd: float = 0.15  # spread of the neighborhood (location) effects
-    # Assessment: values at 1 January of the roll year = model mean * level * noise, slightly regressive.
-    assessment_level: float = 0.94
-    assessment_sd_parcel: float = 0.05  # persists from year to year
-    assessment_sd_year: float = 0.03
-    assessment_sd_neighborhood: float = 0.03  # per neighborhood and year
-    assessment_regressivity: float = -0.03  # cheap homes a little over-, dear ones under-assessed
-
-
-DEMO_MODEL = DemoModel()
-
-
-@dataclass(frozen=True)
-class SaleKind:
-    code: str  # validity code (Benton: "00" is arm's length)
-    valid: bool
-    share: float  # of all sales
-    deeds: tuple[str, ...]
-    deed_shares: tuple[float, ...]
-    price_factor: tuple[float, float]  # uniform range applied to the market price
-    multi_parcel: bool
-    description: str
-
-
-SALE_KINDS = (
-    SaleKind("00", True, 0.83, ("SWD", "WD", "BSD"), (0.85, 0.10, 0.05), (1.0, 1.0), False, "arm's-length sale"),
-    SaleKind("13", False, 0.06, ("QC",), (1.0,), (0.25, 0.75), False, "family / related-party transfer"),
-    SaleKind(
-        "15", False, 0.03, ("SHD", "TD"), (0.5, 0.5), (0.55, 0.85), False, "foreclosure: sheriff's/trustee's deed"
-    ),
-    SaleKind("12", False, 0.03, ("PRD",), (1.0,), (0.75, 0.95), False, "estate sale by a personal representative"),
-    SaleKind("25", False, 0.035, ("SWD",), (1.0,), (1.4, 2.6), True, "multi-parcel sale: price covers several parcels"),
-    SaleKind("22", False, 0.015, ("SWD",), (1.0,), (1.05, 1.2), False, "relocation-company sale"),
-)
-SALE_MONTH_WEIGHTS = np.array([6, 6, 8, 9, 10, 11, 11, 10, 9, 8, 6, 6], dtype=float)
-SALE_TURNOVER = (0.08, 0.12)  # share of parcels that sell in a year, drawn per year
 
 # --- Layout: blocks of lots around Kennewick/Richland --------------------------------------------
 
@@ -427,42 +362,6 @@ def characteristics_generate(
         neighborhood=neighborhood,
         block_year=np.round(block_year[layout.block]).astype(np.int64),
     )
-
-
-def months_since(dates: np.ndarray, base: np.datetime64) -> np.ndarray:
-    """Months (of 30.4375 days) from `base` to each date: the time variable of the market trend."""
-    return (dates.astype("datetime64[D]") - base).astype(np.float64) / 30.4375
-
-
-def log_price_mean(
-    *, model: DemoModel, chars: Characteristics, neighborhood_effect: np.ndarray, dates: np.ndarray,
-    trend_base: np.datetime64, index: np.ndarray | None = None,
-) -> np.ndarray:  # fmt: skip
-    """The model's expected log price of parcels (all, or `index`) at `dates`, without noise.
-
-    Improved parcels: intercept + b_area*log(area) + b_age*age + quality + condition + b_land*log(land)
-    + class + neighborhood + trend*months, with age = max(0, year of the date - effective year).
-    Vacant land: vacant_intercept + vacant_b_land*log(land) + neighborhood + trend*months.
-    """
-    idx = np.arange(chars.class_index.size) if index is None else index
-    dates = np.broadcast_to(np.asarray(dates, dtype="datetime64[D]"), idx.shape)
-    year = dates.astype("datetime64[Y]").astype(np.int64) + 1970
-    vacant = chars.vacant[idx]
-    log_land = np.log(chars.land_sqft[idx])
-    common = neighborhood_effect[chars.neighborhood[idx]] + model.trend_per_month * months_since(dates, trend_base)
-    age = np.maximum(0, year - chars.effective_year[idx])
-    improved_class = np.minimum(chars.class_index[idx], len(model.b_class) - 1)
-    improved = (
-        model.intercept
-        + model.b_area * np.log(np.maximum(chars.living_area[idx], 1))
-        + model.b_age * age
-        + np.asarray(model.b_quality)[chars.quality[idx]]
-        + np.asarray(model.b_condition)[chars.condition[idx]]
-        + model.b_land * log_land
-        + np.asarray(model.b_class)[improved_class]
-    )
-    land_only = model.vacant_intercept + model.vacant_b_land * log_land
-    return np.where(vacant, land_only, improved) + common
 
 
 def _round_to(values: np.ndarray, step: int) -> np.ndarray:
@@ -808,63 +707,14 @@ class DemoData:
 
     def model_json(self, *, seed: int) -> dict:
         """The truth, as stored in `county.settings["demo_model"]`."""
-        m = self.model
-        return {
-            "seed": seed,
-            "formula": (
-                "log(price) = intercept + b_area*log(living_area) + b_age*age + b_quality[quality] "
-                "+ b_condition[condition] + b_land*log(land_area_sqft) + b_class[class_code] "
-                "+ neighborhood[code] + trend_per_month*months + noise(sigma)"
-            ),
-            "age": "max(0, calendar year of the date - effective_year)",
-            "months": "(date - trend_base_date) in days / 30.4375",
-            "intercept": m.intercept,
-            "b_area": m.b_area,
-            "b_age": m.b_age,
-            "b_land": m.b_land,
-            "b_quality": dict(zip(QUALITY_CODES, m.b_quality, strict=True)),
-            "b_condition": dict(zip(CONDITION_CODES, m.b_condition, strict=True)),
-            "b_class": dict(zip(CLASS_CODES, m.b_class, strict=False)),
-            "neighborhood": dict(zip(self.neighborhoods.codes, self.neighborhoods.effect.tolist(), strict=True)),
-            "trend_per_month": m.trend_per_month,
-            "trend_base_date": str(self.trend_base),
-            "sigma": m.sigma,
-            "vacant_land": {
-                "class_codes": [VACANT_CLASS],
-                "formula": "log(price) = intercept + b_land*log(land_area_sqft) + neighborhood[code] "
-                "+ trend_per_month*months + noise(sigma)",
-                "intercept": m.vacant_intercept,
-                "b_land": m.vacant_b_land,
-            },
-            "assessment": {
-                "valuation_date": "1 January of the roll year",
-                "formula": "log(market_value) = model mean + log(level) + regressivity*(mean - county mean) "
-                "+ parcel + year + neighborhood-year errors; land from the vacant-land model with the same "
-                "error, at most 80% of market; market = land + improvement = assessed",
-                "level": m.assessment_level,
-                "sd_parcel": m.assessment_sd_parcel,
-                "sd_year": m.assessment_sd_year,
-                "sd_neighborhood": m.assessment_sd_neighborhood,
-                "regressivity": m.assessment_regressivity,
-                "roll_years": {"certified": self.certified_year, "working": self.working_year},
-            },
-            "sales": {
-                "years": [self.working_year - SALE_YEARS + i for i in range(SALE_YEARS)],
-                "turnover_per_year": list(SALE_TURNOVER),
-                "kinds": [
-                    {
-                        "validity_code": k.code,
-                        "is_valid": k.valid,
-                        "share": k.share,
-                        "deed_types": list(k.deeds),
-                        "price_factor": list(k.price_factor),
-                        "is_multi_parcel": k.multi_parcel,
-                        "description": k.description,
-                    }
-                    for k in SALE_KINDS
-                ],
-            },
-        }
+        return demo_model_json(
+            model=self.model,
+            seed=seed,
+            neighborhood_effects=dict(zip(self.neighborhoods.codes, self.neighborhoods.effect.tolist(), strict=True)),
+            trend_base=self.trend_base,
+            certified_year=self.certified_year,
+            working_year=self.working_year,
+        )
 
 
 def demo_data_generate(*, parcels: int, seed: int, working_year: int, model: DemoModel = DEMO_MODEL) -> DemoData:
@@ -930,315 +780,4 @@ def demo_data_generate(*, parcels: int, seed: int, working_year: int, model: Dem
         values=values,
         sales=sales,
         latest_sale=latest,
-    )
-
-
-# --- The database side ----------------------------------------------------------------------------
-
-
-class DemoCountyError(Exception):
-    """A demo county cannot be made as asked (the message says why and what to do)."""
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    county_id: int
-    slug: str
-    fips_code: str
-    working_year: int
-    certified_year: int
-    neighborhoods: int
-    parcels: int
-    value_rows: int
-    sales: int
-    valid_sales: int
-    invalid_sales: int
-    replaced: bool
-    seconds: float
-
-
-BULK_BATCH_SIZE = 2000
-
-
-def _decimals(values: np.ndarray, places: int) -> list[Decimal | None]:
-    return [Decimal(s) for s in np.char.mod(f"%.{places}f", values).tolist()]
-
-
-def _nullable(values: np.ndarray, missing: np.ndarray) -> list:
-    return [None if m else v for v, m in zip(values.tolist(), missing.tolist(), strict=True)]
-
-
-def _insert_rows(*, model, columns: dict[str, list]) -> None:
-    """Insert rows given column-wise (attribute names -> equal-length lists): COPY on PostgreSQL, else bulk_create."""
-    if connection.vendor == "postgresql":
-        fields = [model._meta.get_field(name) for name in columns]
-        table = connection.ops.quote_name(model._meta.db_table)
-        names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        # Binary COPY needs each column's PostgreSQL type; Django's db_type gives it (minus the modifiers).
-        types = [f.db_type(connection).split("(")[0].strip() for f in fields]
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-            with raw.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(types)
-                for row in zip(*columns.values(), strict=True):
-                    copy.write_row(row)
-    else:
-        names = list(columns)
-        objects = [model(**dict(zip(names, row, strict=True))) for row in zip(*columns.values(), strict=True)]
-        model.objects.bulk_create(objects, batch_size=BULK_BATCH_SIZE)
-
-
-def _free_fips() -> str:
-    taken = set(County.objects.filter(fips_code__startswith="539").values_list("fips_code", flat=True))
-    for code in range(DEMO_FIPS_RANGE[1], DEMO_FIPS_RANGE[0] - 1, -1):
-        if str(code) not in taken:
-            return str(code)
-    raise DemoCountyError("Every made-up FIPS code 53900-53999 is taken; pass --fips.")
-
-
-def _delete_county_rows(*, model, county: County) -> None:
-    """Delete `model`'s rows of `county` in one statement, first doing what each table pointing at them asks.
-
-    Django's collector would load every row and delete in batches of 100 (1,000 statements per 100,000
-    parcels); here rows that point at the doomed ones are deleted (CASCADE) or cleared (SET_NULL) with
-    one subquery each, and PROTECT/RESTRICT stop the replace with a readable error.
-    """
-    doomed = model._base_manager.filter(county=county)
-    for relation in model._meta.related_objects:
-        if relation.many_to_many:
-            continue
-        pointing = relation.related_model._base_manager.filter(**{f"{relation.field.name}__in": doomed})
-        if relation.on_delete is CASCADE:
-            pointing.delete()
-        elif relation.on_delete is SET_NULL:
-            pointing.update(**{relation.field.name: None})
-        elif relation.on_delete is not DO_NOTHING and pointing.exists():
-            raise DemoCountyError(
-                f"county {county.slug!r} cannot be replaced: {relation.related_model._meta.verbose_name_plural} "
-                f"refer to its {model._meta.verbose_name_plural}."
-            )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)} WHERE "  # noqa: S608 (names from _meta)
-            f"{connection.ops.quote_name(model._meta.get_field('county').column)} = %s",
-            [county.id],
-        )
-
-
-def demo_county_delete(*, county: County) -> None:
-    """Delete a county and everything in it, table by table in bulk (children before parents).
-
-    Other apps' rows that hang off these tables are deleted or cleared as their foreign keys say; a
-    PROTECT stops the delete with an error (and the caller's transaction rolls back).
-    """
-    from terrafusion.jobs.registry import job_models
-
-    for model in (Sale, PropertyValue, PropertyChange, *job_models(), Property, Neighborhood):
-        _delete_county_rows(model=model, county=county)
-    county.delete()
-
-
-def _analyze(models) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for model in models:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
-def demo_county_generate(
-    *,
-    slug: str,
-    parcels: int,
-    seed: int = 42,
-    name: str = "Demo County",
-    fips: str | None = None,
-    replace: bool = False,
-    working_year: int | None = None,
-) -> DemoSummary:
-    """Create a synthetic county with `parcels` parcels, values and sales from a known model, in one transaction.
-
-    Same slug-independent inputs (parcels, seed, working year), same data. `replace` deletes an existing
-    county of that slug first; without it an existing slug is an error.
-    """
-    started = time.perf_counter()
-    if not 1 <= parcels <= MAX_PARCELS:
-        raise DemoCountyError(f"parcels must be between 1 and {MAX_PARCELS:,} (got {parcels}).")
-    working_year = working_year or timezone.localdate().year
-    if not 2001 <= working_year <= 2200:
-        raise DemoCountyError(f"working year must be between 2001 and 2200 (got {working_year}).")
-    data = demo_data_generate(parcels=parcels, seed=seed, working_year=working_year)
-
-    with transaction.atomic():
-        existing = County.objects.filter(slug=slug).first()
-        if existing is not None:
-            if not replace:
-                raise DemoCountyError(f"county {slug!r} exists; use --replace")
-            try:
-                demo_county_delete(county=existing)
-            except ProtectedError as exc:
-                raise DemoCountyError(f"county {slug!r} cannot be replaced: other data refers to it ({exc}).") from exc
-        if fips is not None and County.objects.filter(fips_code=fips).exists():
-            raise DemoCountyError(f"FIPS code {fips} belongs to another county; choose another --fips.")
-        county = County(
-            slug=slug,
-            name=name,
-            state="WA",
-            fips_code=fips or _free_fips(),
-            timezone="America/Los_Angeles",
-            working_roll_year=data.working_year,
-            certified_roll_year=data.certified_year,
-            settings={**default_county_settings(), "demo_model": data.model_json(seed=seed)},
-        )
-        try:
-            county.full_clean()
-        except ValidationError as exc:  # a bad slug, FIPS code or name, said in the user's terms
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            raise DemoCountyError(f"invalid county: {problems}") from exc
-        county.save()
-        county_sync_role_groups(counties=[county])
-        _write(county=county, data=data)
-    # Planner statistics now, not whenever autovacuum gets to it: with stale ones a county's first
-    # list page sorts the whole county instead of walking the (county, id) index.
-    _analyze([Property, PropertyValue, Sale, Neighborhood])
-
-    valid = np.asarray([k.valid for k in SALE_KINDS])[data.sales.kind]
-    return DemoSummary(
-        county_id=county.id,
-        slug=slug,
-        fips_code=county.fips_code,
-        working_year=data.working_year,
-        certified_year=data.certified_year,
-        neighborhoods=len(data.neighborhoods.codes),
-        parcels=parcels,
-        value_rows=parcels * len(data.values),
-        sales=int(valid.size),
-        valid_sales=int(valid.sum()),
-        invalid_sales=int((~valid).sum()),
-        replaced=existing is not None,
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _write(*, county: County, data: DemoData) -> None:
-    """Write neighborhoods, parcels, value rows and sales in bulk; a handful of statements per table."""
-    now = timezone.now()
-    nbhd = data.neighborhoods
-    Neighborhood.objects.bulk_create(
-        [Neighborhood(county=county, code=c, name=n) for c, n in zip(nbhd.codes, nbhd.names, strict=True)]
-    )
-    code_to_id = dict(Neighborhood.objects.filter(county=county).values_list("code", "id"))
-    nbhd_ids = np.asarray([code_to_id[c] for c in nbhd.codes], dtype=np.int64)
-
-    chars, n = data.chars, data.property_ids.size
-    vacant = chars.vacant
-    no_bedrooms = chars.bedrooms == 0
-    bounds = shapely.bounds(data.polygons)
-    # geometry_columns() uses the representative point (point on surface); so do we, vectorised.
-    point = shapely.point_on_surface(data.polygons)
-    working = data.values[data.working_year]
-    sales, latest = data.sales, data.latest_sale
-    has_sale = latest >= 0
-    if sales.parcel.size:
-        last_date, last_price = sales.date[np.maximum(latest, 0)], sales.price[np.maximum(latest, 0)]
-    else:  # a tiny county may have no sales at all
-        last_date, last_price = np.zeros(n, dtype="datetime64[D]"), np.zeros(n, dtype=np.int64)
-    county_ids = [county.id] * n
-    now_list = [now] * n
-    _insert_rows(
-        model=Property,
-        columns={
-            "county_id": county_ids,
-            "property_id": data.property_ids.tolist(),
-            "parcel_number": data.parcel_numbers,
-            "property_type": [PropertyType.REAL.value] * n,
-            "class_code": np.asarray(CLASS_CODES, dtype=object)[chars.class_index].tolist(),
-            "neighborhood_id": nbhd_ids[chars.neighborhood].tolist(),
-            "situs_address": data.situs,
-            "situs_city": data.situs_city,
-            "situs_zip": data.situs_zip,
-            "owner_name": data.owner_names,
-            "owner_address": data.owner_addresses,
-            "legal_description": data.legal,
-            "land_area_sqft": _decimals(chars.land_sqft, 2),
-            "acreage": _decimals(chars.land_sqft / SQFT_PER_ACRE, 4),
-            "living_area": _nullable(chars.living_area, vacant),
-            "year_built": _nullable(chars.year_built, vacant),
-            "effective_year": _nullable(chars.effective_year, vacant),
-            "bedrooms": _nullable(chars.bedrooms, no_bedrooms),
-            "bathrooms": [
-                None if v else d for d, v in zip(_decimals(chars.bathrooms, 2), vacant.tolist(), strict=True)
-            ],
-            "quality": np.where(vacant, "", np.asarray(QUALITY_CODES, dtype=object)[chars.quality]).tolist(),
-            "condition": np.where(vacant, "", np.asarray(CONDITION_CODES, dtype=object)[chars.condition]).tolist(),
-            "latitude": shapely.get_y(point).tolist(),
-            "longitude": shapely.get_x(point).tolist(),
-            "geometry": shapely.to_wkb(data.polygons).tolist(),
-            "bbox_xmin": bounds[:, 0].tolist(),
-            "bbox_ymin": bounds[:, 1].tolist(),
-            "bbox_xmax": bounds[:, 2].tolist(),
-            "bbox_ymax": bounds[:, 3].tolist(),
-            "land_value": working.land.tolist(),
-            "improvement_value": working.improvement.tolist(),
-            "market_value": working.market.tolist(),
-            "assessed_value": working.market.tolist(),
-            "value_year": [data.working_year] * n,
-            "last_sale_date": _nullable(last_date, ~has_sale),
-            "last_sale_price": _nullable(last_price, ~has_sale),
-            "is_active": [True] * n,
-            "source_system": ["demo"] * n,
-            "source_row_hash": [""] * n,
-            "created_at": now_list,
-            "updated_at": now_list,
-        },
-    )
-
-    # Map our parcel order to the database ids in one query.
-    pid_sorted, id_sorted = (
-        np.asarray(Property.objects.filter(county=county).order_by("property_id").values_list(col, flat=True))
-        for col in ("property_id", "id")
-    )
-    db_ids = id_sorted[np.searchsorted(pid_sorted, data.property_ids)]
-
-    value_columns: dict[str, list] = {name: [] for name in ("property_id", "roll_year", "is_certified")}
-    value_columns.update({name: [] for name in ("land_value", "improvement_value", "market_value", "assessed_value")})
-    for year, values in sorted(data.values.items()):
-        value_columns["property_id"] += db_ids.tolist()
-        value_columns["roll_year"] += [year] * n
-        value_columns["is_certified"] += [year == data.certified_year] * n
-        value_columns["land_value"] += values.land.tolist()
-        value_columns["improvement_value"] += values.improvement.tolist()
-        value_columns["market_value"] += values.market.tolist()
-        value_columns["assessed_value"] += values.market.tolist()
-    rows = len(value_columns["property_id"])
-    _insert_rows(
-        model=PropertyValue,
-        columns={
-            "county_id": [county.id] * rows,
-            "source": [ValueSource.PACS.value] * rows,
-            "job_id": [None] * rows,
-            **value_columns,
-            "created_at": [now] * rows,
-            "updated_at": [now] * rows,
-        },
-    )
-
-    total = sales.parcel.size
-    kinds = SALE_KINDS
-    _insert_rows(
-        model=Sale,
-        columns={
-            "county_id": [county.id] * total,
-            "property_id": db_ids[sales.parcel].tolist(),
-            "sale_id": sales.sale_id.tolist(),
-            "sale_date": sales.date.astype("datetime64[D]").tolist(),
-            "sale_price": sales.price.tolist(),
-            "adjusted_price": sales.price.tolist(),
-            "deed_type": sales.deed.tolist(),
-            "validity_code": np.asarray([k.code for k in kinds], dtype=object)[sales.kind].tolist(),
-            "is_valid": np.asarray([k.valid for k in kinds])[sales.kind].tolist(),
-            "excise_number": sales.excise_number.tolist(),
-            "is_multi_parcel": np.asarray([k.multi_parcel for k in kinds])[sales.kind].tolist(),
-            "created_at": [now] * total,
-            "updated_at": [now] * total,
-        },
     )
