@@ -1,15 +1,44 @@
 """Admin for counties: a county admin (manage_county) edits their county; only superusers add or delete counties."""
 
+from django import forms
 from django.contrib import admin
 
+from counties.config import ConfigError, county_settings_validate
 from counties.models import County
 from counties.roles import MANAGE
 from counties.services import county_delete, county_sync_role_groups
 from terrafusion.admin import CountyScopedAdmin, json_block
 
 
+class CountyAdminForm(forms.ModelForm):
+    """The County form: `settings` must pass the same rules as setup_county's (counties.config), whole."""
+
+    class Meta:
+        model = County
+        fields = (
+            "name",
+            "slug",
+            "state",
+            "fips_code",
+            "timezone",
+            "is_active",
+            "working_roll_year",
+            "certified_roll_year",
+            "settings",
+        )
+
+    def clean_settings(self):
+        # Unlike county.yaml, nothing is merged over the defaults here: what the form shows is what is stored, so
+        # `{}` or a missing key is refused rather than silently replacing a county's limits with the defaults.
+        try:
+            return county_settings_validate(settings=self.cleaned_data.get("settings"))
+        except ConfigError as exc:
+            raise forms.ValidationError(exc.problems) from None
+
+
 @admin.register(County)
 class CountyAdmin(CountyScopedAdmin):
+    form = CountyAdminForm
     change_action = MANAGE
     list_display = (
         "name",

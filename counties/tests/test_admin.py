@@ -1,10 +1,15 @@
 """The county-scoped admin base, the County admin, report jobs in the admin and the RQ dashboard link."""
 
+import json
+from io import StringIO
+
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils.html import escape
 
-from counties.models import County
+from counties.models import County, default_county_settings
 from counties.roles import ROLES
 from properties.models import Neighborhood
 from reporting.models import ReportJob
@@ -21,7 +26,7 @@ def county_form(county, **changes) -> dict:
         "timezone": county.timezone,
         "working_roll_year": county.working_roll_year,
         "certified_roll_year": county.certified_roll_year or "",
-        "settings": '{"valid_sale_codes": ["00"]}',
+        "settings": json.dumps(county.settings),
     }
     data.update(changes)
     return data
@@ -123,6 +128,141 @@ def test_other_roles_may_view_but_not_change_the_county(county, role):
     assert county.name == "Benton"
 
 
+BENTON_SETTINGS = {
+    "valid_sale_codes": ["00"],
+    "ratio_study": {"min_ratio": 0.25, "max_ratio": 1.75, "min_sales": 5, "sale_price_deduction": 0.01},
+    "local_crs_epsg": 2927,
+    "assessment_date": "01-01",
+}
+
+
+def settings_errors(response) -> list[str]:
+    assert response.status_code == 200  # the form again, not a redirect after saving
+    return response.context["adminform"].form.errors["settings"]
+
+
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        (
+            "{}",
+            [
+                "settings.valid_sale_codes: missing.",
+                "settings.ratio_study: missing.",
+                "settings.local_crs_epsg: missing.",
+            ],
+        ),
+        (
+            {**BENTON_SETTINGS, "ratio_study": {"min_ratio": 6.0, "max_ratio": 1.75, "min_sales": 5}},
+            ["settings.ratio_study.min_ratio: must be below max_ratio (1.75), not 6.0."],
+        ),
+        (
+            {**BENTON_SETTINGS, "ratio_study": {"min_ratio": "0.25", "max_ratio": 1.75, "min_sales": 0}},
+            [
+                "settings.ratio_study.min_ratio: must be a number, not '0.25'.",
+                "settings.ratio_study.min_sales: must be greater than 0, not 0.",
+            ],
+        ),
+        (
+            {**BENTON_SETTINGS, "ratio_study": {"min_ratio": 0.25}},
+            ["settings.ratio_study.max_ratio: missing.", "settings.ratio_study.min_sales: missing."],
+        ),
+        (
+            {**BENTON_SETTINGS, "valid_sale_code": ["00"]},
+            ["settings: unknown key 'valid_sale_code' (did you mean 'valid_sale_codes'?)"],
+        ),
+        ({**BENTON_SETTINGS, "local_crs_epsg": 4326}, ["settings.local_crs_epsg: 4326 (WGS 84) is geographic"]),
+        ("[]", ["settings: must be a mapping, not a list."]),
+    ],
+    ids=[
+        "empty",
+        "min ratio above max",
+        "wrong types",
+        "partial ratio_study",
+        "unknown key",
+        "geographic CRS",
+        "a list",
+    ],
+)
+def test_county_settings_that_setup_county_would_refuse_are_refused(county, settings, expected):
+    county.settings = BENTON_SETTINGS
+    county.save()
+    before = County.objects.values().get(pk=county.pk)
+    client = client_for(staff(county, "county_admin", "ca"))
+    url = reverse("admin:counties_county_change", args=[county.pk])
+    posted = settings if isinstance(settings, str) else json.dumps(settings)
+
+    response = client.post(url, county_form(county, name="Renamed", settings=posted))
+
+    errors = settings_errors(response)
+    for text in expected:
+        assert any(error.startswith(text) for error in errors), (text, errors)
+    assert len(errors) == len(expected)
+    assert County.objects.values().get(pk=county.pk) == before  # settings unchanged, nor the name beside them
+    assert escape(expected[0]) in response.content.decode()  # shown on the form, path and reason
+
+
+def test_a_valid_settings_change_is_saved_normalised(county):
+    county.settings = BENTON_SETTINGS
+    county.save()
+    client = client_for(staff(county, "county_admin", "ca"))
+    url = reverse("admin:counties_county_change", args=[county.pk])
+    changed = {
+        **BENTON_SETTINGS,
+        "valid_sale_codes": [" 00 ", "01"],
+        "ratio_study": {**BENTON_SETTINGS["ratio_study"], "max_ratio": 2, "iqr_multiplier": None},
+    }
+
+    response = client.post(url, county_form(county, settings=json.dumps(changed)))
+
+    assert response.status_code == 302
+    county.refresh_from_db()
+    assert county.settings == {
+        **BENTON_SETTINGS,
+        "valid_sale_codes": ["00", "01"],
+        "ratio_study": {**BENTON_SETTINGS["ratio_study"], "max_ratio": 2.0, "iqr_multiplier": None},
+    }
+    assert isinstance(county.settings["ratio_study"]["max_ratio"], float)
+
+
+def test_a_new_county_needs_complete_settings(superuser):
+    client = client_for(superuser)
+    data = {
+        "name": "Yakima",
+        "slug": "yakima-wa",
+        "state": "WA",
+        "fips_code": "53077",
+        "timezone": "America/Los_Angeles",
+        "working_roll_year": 2025,
+        "certified_roll_year": "",
+        "is_active": "on",
+    }
+    add = reverse("admin:counties_county_add")
+    # The add form offers the defaults, so a county is created complete unless someone empties the box.
+    assert json.loads(client.get(add).context["adminform"].form["settings"].value()) == default_county_settings()
+
+    assert settings_errors(client.post(add, {**data, "settings": "{}"}))
+    assert settings_errors(client.post(add, {**data, "settings": ""})) == ["settings: must be a mapping, not empty."]
+    assert not County.objects.filter(slug="yakima-wa").exists()
+
+
+def test_a_demo_county_can_still_be_edited(superuser):
+    call_command("generate_demo_county", "--slug", "demo", "--parcels", "5", "--fips", "53990", stdout=StringIO())
+    demo = County.objects.get(slug="demo")
+    before = demo.settings
+    assert "demo_model" in before  # the generator's own keys are part of valid settings
+
+    response = client_for(superuser).post(
+        reverse("admin:counties_county_change", args=[demo.pk]),
+        {**county_form(demo, name="Demo County (training)"), "state": "WA", "is_active": "on", "fips_code": "53990"},
+    )
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    demo.refresh_from_db()
+    assert demo.name == "Demo County (training)"
+    assert demo.settings == before
+
+
 def test_only_superusers_add_or_delete_counties(county, superuser):
     county_admin = client_for(staff(county, "county_admin", "ca"))
     assert county_admin.get(reverse("admin:counties_county_add")).status_code == 403
@@ -141,7 +281,7 @@ def test_only_superusers_add_or_delete_counties(county, superuser):
             "timezone": "America/Los_Angeles",
             "working_roll_year": 2025,
             "certified_roll_year": "",
-            "settings": "{}",
+            "settings": json.dumps(default_county_settings()),
             "is_active": "on",
         },
     )

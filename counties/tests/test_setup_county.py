@@ -444,7 +444,7 @@ BAD_CONFIGS = {
     ),
     "min ratio above max": (
         set_setting("ratio_study", {"min_ratio": 6.0}),
-        ["county.yaml: settings.ratio_study: min_ratio (6.0) must be below max_ratio (5.0)"],
+        ["county.yaml: settings.ratio_study.min_ratio: must be below max_ratio (5.0), not 6.0."],
     ),
     "geographic CRS": (
         set_setting("local_crs_epsg", 4326),
@@ -469,6 +469,22 @@ BAD_CONFIGS = {
     "key given twice": (
         replace_text("users.yaml", "  roles: [appraiser]\n", "  roles: [appraiser]\n  roles: [county_admin]\n"),
         ["users.yaml: not valid YAML: line", "found the key 'roles' twice"],
+    ),
+    "settings not a mapping": (
+        set_county("settings", ["00"]),
+        ["county.yaml: settings: must be a mapping, not a list."],
+    ),
+    "a year as text": (
+        set_county("working_roll_year", "2026"),
+        ["county.yaml: working_roll_year: must be a whole number, not '2026'."],
+    ),
+    "name and first_name": (
+        set_user("kbrennan", "first_name", "Kathleen"),
+        ["users.yaml: user 3 (kbrennan): give either name or first_name/last_name, not both."],
+    ),
+    "an empty users.yaml": (
+        lambda directory, monkeypatch: (directory / "users.yaml").write_text("# nobody yet\n"),
+        ["users.yaml: must be a list of users (write [] for none yet), not empty."],
     ),
     "password_env variable not set": (
         unset_env,
