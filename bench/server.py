@@ -33,7 +33,9 @@ def _log_tail(path: Path, lines: int = 40) -> str:
 
 
 class Gunicorn:
-    """`gunicorn terrafusion.wsgi --workers N --bind 127.0.0.1:<free port>` with the given environment.
+    """`gunicorn -c deploy/gunicorn.conf.py terrafusion.wsgi --workers N --bind 127.0.0.1:<free port>`.
+
+    The production config file (Prometheus multiprocess mode included), with the given environment.
 
     A context manager: entering starts it and waits for /health/ready; leaving stops it (SIGTERM to
     the master, then SIGKILL to its process group if it does not stop), also on an error or Ctrl-C.
@@ -56,6 +58,8 @@ class Gunicorn:
         gunicorn = Path(sys.executable).parent / "gunicorn"
         return [
             str(gunicorn),
+            "-c",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
             "terrafusion.wsgi",
             "--workers",
             str(self.workers),

@@ -6,6 +6,7 @@ class TerrafusionConfig(AppConfig):
     verbose_name = "TerraFusion platform"
 
     def ready(self) -> None:
-        from terrafusion import checks, metrics  # noqa: F401  (registers system checks and collectors)
-
-        metrics.register_collectors()
+        # Registers the system checks. The job and queue metric collectors are not registered here:
+        # only `manage.py metrics_exporter` exposes them (see terrafusion/metrics.py), so starting a
+        # process never touches Redis.
+        from terrafusion import checks  # noqa: F401

@@ -142,8 +142,10 @@ RQ_QUEUES = {
 # No django-rq admin entry: it would mount a second dashboard open to every staff user. Operators use
 # /admin/rq/ (superusers only, terrafusion/urls.py).
 RQ_SHOW_ADMIN_LINK = False
-# When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus' bearer_token).
+# When set, /metrics (web and exporter) answers only `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# host:port where `manage.py metrics_exporter`, the one exposer of job and queue metrics, listens.
+METRICS_EXPORTER_BIND = env_str("METRICS_EXPORTER_BIND", "127.0.0.1:9150")
 # A running job writes a heartbeat this often; the sweep fails a running job whose heartbeat is
 # older than JOB_STALE_AFTER (its worker died: killed, out of memory, machine lost).
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)

@@ -1,9 +1,9 @@
 """`manage.py demo`: the whole platform on the quick-start defaults, with a demo county and users.
 
 Migrates, collects static files, creates the demo county (once) and one user per role (new
-passwords each start, printed), then runs the web server (gunicorn), an RQ worker with RQ's
-scheduler, and the rqcron scheduler, all sharing this process's database and Redis. Ctrl-C stops
-them all.
+passwords each start, printed), then runs the web server (gunicorn, with deploy/gunicorn.conf.py as
+in production), an RQ worker with RQ's scheduler, the rqcron scheduler and the metrics exporter
+(job and queue metrics), all sharing this process's database and Redis. Ctrl-C stops them all.
 """
 
 import os
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             logins.append((role, username, password))
         return logins
 
-    def _print_logins(self, logins, url: str | None) -> None:
+    def _print_logins(self, logins, url: str | None, exporter_url: str | None = None) -> None:
         self.stdout.write("")
         if url:
             self.stdout.write(self.style.SUCCESS(f"TerraFusion is running at {url}"))
@@ -88,7 +88,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  API         {url}/api/v1/")
             self.stdout.write(f"  API docs    {url}/api/docs/")
             self.stdout.write(f"  jobs        {url}/admin/reporting/reportjob/ (RQ dashboard: superusers)")
-            self.stdout.write(f"  metrics     {url}/metrics")
+            self.stdout.write(f"  metrics     {url}/metrics (HTTP, database)")
+            self.stdout.write(f"  job metrics {exporter_url}/metrics (jobs by county, queues)")
         self.stdout.write("Demo logins (new passwords at each start):")
         for role, username, password in logins:
             self.stdout.write(f"  {role:<13} {username:<18} {password}")
@@ -99,9 +100,13 @@ class Command(BaseCommand):
         # Children share this process's database and its embedded Redis (owned by this process).
         env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "PYTHONUNBUFFERED": "1"}
         bin_dir = Path(sys.executable).parent
+        gunicorn_conf = str(Path(settings.BASE_DIR) / "deploy" / "gunicorn.conf.py")
+        exporter_port = _free_port(9150)
         commands = {
-            "web": [str(bin_dir / "gunicorn"), "terrafusion.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                    "--access-logfile", "-", "--graceful-timeout", "5"],
+            "web": [str(bin_dir / "gunicorn"), "-c", gunicorn_conf, "terrafusion.wsgi", "--workers", "2",
+                    "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "--graceful-timeout", "5"],
+            "metrics": [sys.executable, manage, "metrics_exporter", "--verbosity", "0",
+                        "--bind", f"127.0.0.1:{exporter_port}"],
             # Quiet worker and cron: the sweep runs every 30 s and would bury the logins printed above.
             "worker": [sys.executable, manage, "rqworker", "--with-scheduler", "--verbosity", "0", "default"],
             "cron": [sys.executable, manage, "rqcron", "terrafusion.cron", "--logging-level", "WARNING"],
@@ -119,7 +124,7 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stopping.set())
         try:
             if not stopping.wait(2):
-                self._print_logins(logins, url)
+                self._print_logins(logins, url, exporter_url=f"http://127.0.0.1:{exporter_port}")
                 self.stdout.write("Press Ctrl-C to stop.")
             while not stopping.wait(1):
                 for name, process in processes.items():
