@@ -4,8 +4,12 @@ The county summary runs in parts (groups of neighborhoods) that workers sum in p
 part to finish builds the report from all of them.
 """
 
+from counties.roles import RUN_REPORT
+from reporting.api.serializers import ReportParametersSerializer
 from reporting.choices import ReportType
+from reporting.models import ReportJob
 from reporting.services import county_summary_build, county_summary_groups, county_summary_parts
+from terrafusion.jobs.registry import JobKind
 from terrafusion.jobs.runner import JobRunner
 
 SUMMARY_PARTS = 8
@@ -35,3 +39,13 @@ class ReportJobRunner(JobRunner):
         summary, content = county_summary_build(county=self.job.county, groups=groups)
         self.save_file(f"{self.job.county.slug}-county-summary.csv", content)
         return summary
+
+
+REPORT_JOBS = JobKind(
+    slug="reporting",
+    model=ReportJob,
+    runner=ReportJobRunner,
+    parameters=ReportParametersSerializer,
+    run_codename=RUN_REPORT,
+    example_parameters={"report_type": ReportType.COUNTY_SUMMARY},
+)

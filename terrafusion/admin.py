@@ -15,15 +15,23 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
+from rest_framework import serializers
+from rest_framework.fields import empty
 
 from counties.access import county_ids_for
 from counties.models import County
+from terrafusion.jobs.models import JobStatus
+from terrafusion.jobs.registry import JobKind
+from terrafusion.jobs.runner import JobLimitReached, job_cancel, job_start
 
 
 def json_block(value: Any) -> str:
@@ -240,14 +248,75 @@ def log_table(entries: Iterable[dict]) -> str:
     )
 
 
-class JobAdmin(CountyScopedAdmin):
-    """Read-only admin for a job model built on terrafusion.jobs.models.BaseJob (register one per kind).
+def _form_field(name: str, field: serializers.Field) -> forms.Field:
+    """A Django form field for one field of a job kind's parameters serializer."""
+    default = None if field.default is empty else field.default
+    options = {
+        "label": field.label or name.replace("_", " ").capitalize(),
+        "help_text": field.help_text or "",
+        "required": field.required,
+        "initial": default() if callable(default) else default,
+    }
+    if isinstance(field, serializers.BooleanField):
+        return forms.BooleanField(**{**options, "required": False})
+    if isinstance(field, serializers.MultipleChoiceField):
+        return forms.MultipleChoiceField(choices=list(field.choices.items()), **options)
+    if isinstance(field, serializers.ChoiceField):
+        return forms.ChoiceField(choices=list(field.choices.items()), **options)
+    if isinstance(field, serializers.IntegerField):
+        return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **options)
+    if isinstance(field, (serializers.FloatField, serializers.DecimalField)):
+        return forms.FloatField(min_value=field.min_value, max_value=field.max_value, **options)
+    if isinstance(field, serializers.DateField):
+        return forms.DateField(widget=widgets.AdminDateWidget, **options)
+    if isinstance(field, serializers.CharField):
+        return forms.CharField(max_length=field.max_length, **options)
+    # Lists, objects and nested serializers: JSON, validated by the serializer like any other field.
+    return forms.JSONField(**options)
 
-    Jobs are started through the API (which checks the county's run_* permission and validates the
-    parameters); here staff see status, parameters, results, errors and the log of their counties' jobs.
+
+class JobStartForm(forms.Form):
+    """Start a job of one kind: the county, then the kind's parameters, validated by its serializer (as the API)."""
+
+    def __init__(self, *args, kind: JobKind, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind, self.user = kind, user
+        self.fields["county"] = forms.ModelChoiceField(
+            queryset=County.objects.restrict(user, kind.run_codename).filter(is_active=True),
+            help_text=f"Counties where you may run {kind.label}s.",
+        )
+        self.parameter_names = []
+        for name, field in kind.parameters().fields.items():
+            if not field.read_only:
+                self.fields[name] = _form_field(name, field)
+                self.parameter_names.append(name)
+
+    def clean(self):
+        cleaned = super().clean()
+        given = {name: cleaned[name] for name in self.parameter_names if cleaned.get(name) not in (None, "", [])}
+        try:
+            cleaned["parameters"] = self.kind.validate_parameters(given)
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {None: exc.detail}
+            for name, reasons in detail.items():
+                field = name if name in self.fields else None
+                for reason in reasons if isinstance(reasons, list) else [reasons]:
+                    self.add_error(field, str(reason))
+        return cleaned
+
+
+class JobAdmin(CountyScopedAdmin):
+    """The admin of a job kind (registered for every declared kind by `register_job_admins`).
+
+    Staff see status, progress, parameters, results, errors and the log of their counties' jobs; with the
+    kind's run permission in a county they start jobs there from a form built from the kind's parameters
+    serializer (the same validation, permission and per-user cap as the API), cancel pending ones, and
+    download result files. A job row is never edited or deleted here.
     """
 
+    job_kind: JobKind
     read_only = True
+    change_form_template = "admin/jobs/job_change_form.html"
     list_display = ("id", "county", "status", "progress_percent", "created_at", "finished_at", "requested_by")
     list_filter = (("county", CountyListFilter), "status")
     list_select_related = ("county", "requested_by")
@@ -257,11 +326,113 @@ class JobAdmin(CountyScopedAdmin):
         (None, {"fields": ("id", "county", "status", "requested_by", "progress_percent", "progress_message")}),
         ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "duration")}),
         ("Parameters", {"fields": ("parameters_display",)}),
-        ("Result", {"fields": ("result_display", "result_file", "error_message")}),
+        ("Result", {"fields": ("result_display", "result_file_link", "error_message")}),
         ("Log", {"fields": ("log_display",)}),
         ("Queue", {"fields": ("rq_job_id", "worker_name")}),
     )
-    readonly_fields = ("progress_percent", "duration", "parameters_display", "result_display", "log_display")
+    readonly_fields = (
+        "progress_percent",
+        "duration",
+        "parameters_display",
+        "result_display",
+        "result_file_link",
+        "log_display",
+    )
+
+    def may_run(self, request, county_id: int | None = None) -> bool:
+        """Whether the user may start (and cancel) jobs of this kind: in `county_id`, or in some county."""
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        county_ids = county_ids_for(user, self.job_kind.run_codename)
+        return county_ids is None or (county_id in county_ids if county_id is not None else bool(county_ids))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.may_run(request)
+
+    def get_urls(self):
+        prefix = self._url_prefix()
+        return [
+            path("<uuid:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view), name=f"{prefix}_cancel"),
+            path(
+                "<uuid:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name=f"{prefix}_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The start form (in place of Django's add form: a job is started, not written)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        kind = self.job_kind
+        form = JobStartForm(request.POST or None, kind=kind, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = job_start(
+                    kind=kind,
+                    user=request.user,
+                    county=form.cleaned_data["county"],
+                    parameters=form.cleaned_data["parameters"],
+                )
+            except JobLimitReached as exc:
+                form.add_error(None, str(exc))
+            else:
+                if job.status == JobStatus.FAILED:
+                    self.message_user(request, f"The job could not be queued: {job.error_message}", messages.ERROR)
+                else:
+                    self.message_user(request, f"Started {kind.label} {job.pk}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse(f"admin:{self._url_prefix()}_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Start a {kind.label}",
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/jobs/start_job.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        extra = {
+            "job_running": job is not None and not job.is_finished,
+            "job_cancellable": job is not None
+            and job.status == JobStatus.PENDING
+            and self.may_run(request, job.county_id),
+            "job_download_url": (
+                reverse(f"admin:{self._url_prefix()}_download", args=[job.pk])
+                if job is not None and job.status == JobStatus.COMPLETED and job.result_file
+                else None
+            ),
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def cancel_view(self, request, object_id):
+        job = self.get_object(request, object_id)
+        if job is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.may_run(request, job.county_id):
+            raise PermissionDenied
+        if job_cancel(job=job):
+            self.message_user(request, f"Cancelled {self.job_kind.label} {job.pk}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"The job is {job.status}; only a pending job can be cancelled.", messages.ERROR)
+        return HttpResponseRedirect(reverse(f"admin:{self._url_prefix()}_change", args=[job.pk]))
+
+    def download_view(self, request, object_id):
+        job = self.get_object(request, object_id)  # restricted to the user's counties: others' are not found
+        if job is None or job.status != JobStatus.COMPLETED or not job.result_file:
+            raise Http404("No result file for this job.")
+        return FileResponse(
+            job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1]
+        )
+
+    def _url_prefix(self) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}"
 
     @admin.display(description="progress")
     def progress_percent(self, obj) -> str:
@@ -280,9 +451,27 @@ class JobAdmin(CountyScopedAdmin):
     def result_display(self, obj) -> str:
         return json_block(obj.result)
 
+    @admin.display(description="result file")
+    def result_file_link(self, obj) -> str:
+        if not obj.result_file:
+            return "-"
+        name = obj.result_file.name.rsplit("/", 1)[-1]
+        if obj.status != JobStatus.COMPLETED:
+            return name
+        return format_html('<a href="{}">{}</a>', reverse(f"admin:{self._url_prefix()}_download", args=[obj.pk]), name)
+
     @admin.display(description="log")
     def log_display(self, obj) -> str:
         return log_table(obj.log)
+
+
+def register_job_admins(site: admin.AdminSite = admin.site) -> None:
+    """A JobAdmin for every declared job kind that its app did not register itself."""
+    from terrafusion.jobs.registry import job_kinds
+
+    for kind in job_kinds():
+        if not site.is_registered(kind.model):
+            site.register(kind.model, type(f"{kind.model.__name__}Admin", (JobAdmin,), {"job_kind": kind}))
 
 
 __all__ = [
@@ -296,4 +485,5 @@ __all__ = [
     "county_id_of",
     "json_block",
     "log_table",
+    "register_job_admins",
 ]

@@ -10,3 +10,11 @@ class TerrafusionConfig(AppConfig):
         # only `manage.py metrics_exporter` exposes them (see terrafusion/metrics.py), so starting a
         # process never touches Redis.
         from terrafusion import checks  # noqa: F401
+
+        from terrafusion.jobs import registry
+
+        registry.autodiscover()  # every app's jobs.py declares its job kinds
+        # Each declared kind gets its admin (start, follow, cancel, download) unless its app made its own.
+        from terrafusion.admin import register_job_admins
+
+        register_job_admins()

@@ -133,6 +133,8 @@ CACHES = {
 }
 
 JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 6 * 3600, minimum=1)
+# Jobs a user may have pending or running at once, over every kind (the API answers 429 beyond).
+JOB_MAX_UNFINISHED_PER_USER = env_int("JOB_MAX_UNFINISHED_PER_USER", 20, minimum=1)
 # Jobs are handed to RQ by BaseJob.enqueue after the commit (and failed if the queue is unreachable);
 # django-rq deferring once more would hide that failure from it.
 RQ = {"COMMIT_MODE": "auto"}
@@ -208,7 +210,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "terrafusion.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "terrafusion.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_RATE", "60/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env_str("LOGIN_RATE", "60/min"),
+        "job_create": env_str("API_THROTTLE_JOBS", "30/min"),
+    },
     "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

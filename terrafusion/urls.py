@@ -8,6 +8,7 @@ from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from terrafusion import auth, health
+from terrafusion.api.routes import app_api_urlpatterns, job_kind_urlpatterns
 from terrafusion.metrics import metrics_view
 
 _operators_only = user_passes_test(lambda user: user.is_active and user.is_superuser, login_url="admin:login")
@@ -24,9 +25,8 @@ api_v1 = [
     path("auth/refresh", auth.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
     path("auth/me", auth.MeView.as_view(), name="auth-me"),
-    path("", include("counties.api.urls")),
-    path("", include("properties.api.urls")),
-    path("", include("reporting.api.urls")),
+    *app_api_urlpatterns(),  # each app's own api/urls.py
+    *job_kind_urlpatterns(),  # each declared job kind's /<kind>/jobs/ routes
 ]
 
 urlpatterns = [

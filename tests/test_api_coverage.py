@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import get_resolver
 
+from terrafusion.api.routes import project_app_configs
 from terrafusion.testing.api import EndpointContract
 
 # Routes proven by their own dedicated tests (terrafusion/tests/test_auth.py) instead of a contract.
@@ -22,12 +23,13 @@ def _api_route_names() -> set[str]:
 
 
 def _contracts() -> set[str]:
-    for app in ["terrafusion", "counties", "properties", "reporting", "valuation", "market_analysis", "gis_export",
-                "ingestion"]:  # fmt: skip
-        tests_dir = Path(settings.BASE_DIR) / app / "tests"
+    """The routes proven by an EndpointContract in some `test_api*` module of a project app (or tests/)."""
+    packages = [f"{config.name}.tests" for config in project_app_configs()] + ["tests"]
+    for package in packages:
+        tests_dir = Path(settings.BASE_DIR, *package.split("."))
         for module in pkgutil.iter_modules([str(tests_dir)]):
             if module.name.startswith("test_api"):
-                importlib.import_module(f"{app}.tests.{module.name}")
+                importlib.import_module(f"{package}.{module.name}")
     found, stack = set(), [EndpointContract]
     while stack:
         cls = stack.pop()

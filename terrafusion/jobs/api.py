@@ -1,19 +1,19 @@
-"""The base job API every kind gets: `/api/v1/<kind>/jobs/` and the seed-gateway aliases.
+"""The job API every kind gets from its declaration: `/api/v1/<kind>/jobs/` and the seed-gateway aliases.
 
-A concrete kind's viewset is two lines (`queryset`, and a parameters serializer on the model);
-`job_urlpatterns(ViewSet)` gives its routes.
+`job_urlpatterns(kind)` builds the kind's viewset (its serializers typed with the kind's parameters,
+so the OpenAPI schema documents each kind's parameters) and its routes; no app writes a job view.
 """
 
 import django_filters
 from django.http import FileResponse
 from django.urls import path
-from django.utils.module_loading import import_string
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.throttling import ScopedRateThrottle
 
 from counties.access import user_can
 from counties.models import County
@@ -21,6 +21,8 @@ from terrafusion.api.exceptions import Conflict, ErrorSerializer
 from terrafusion.api.pagination import NewestFirstCursorPagination
 from terrafusion.api.viewsets import CountyScopedViewSetMixin
 from terrafusion.jobs.models import JobStatus
+from terrafusion.jobs.registry import JobKind
+from terrafusion.jobs.runner import JobLimitReached, job_cancel, job_start
 
 
 class JobSerializer(serializers.Serializer):
@@ -28,15 +30,15 @@ class JobSerializer(serializers.Serializer):
     kind = serializers.CharField(read_only=True)
     county = serializers.CharField(source="county.slug", read_only=True)
     status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
-    parameters = serializers.JSONField(read_only=True)
+    parameters = serializers.JSONField(read_only=True)  # typed per kind by job_serializers()
     progress = serializers.FloatField(read_only=True)
     progress_message = serializers.CharField(read_only=True)
     error_message = serializers.CharField(read_only=True)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
-    started_at = serializers.DateTimeField(read_only=True)
-    finished_at = serializers.DateTimeField(read_only=True)
-    duration_seconds = serializers.FloatField(read_only=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     has_file = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     results_url = serializers.SerializerMethodField()
@@ -58,28 +60,35 @@ class JobSerializer(serializers.Serializer):
         return self._link(job, "download") if job.result_file else None
 
 
+class JobLogEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    level = serializers.CharField()
+    message = serializers.CharField()
+
+
 class JobDetailSerializer(JobSerializer):
-    log = serializers.JSONField(read_only=True)
+    log = JobLogEntrySerializer(many=True, read_only=True)
     worker_name = serializers.CharField(read_only=True)
 
 
 class JobResultSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    status = serializers.CharField()
-    result = serializers.JSONField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    result = serializers.JSONField(allow_null=True)
     download_url = serializers.CharField(allow_null=True)
 
 
 class JobCreateSerializer(serializers.Serializer):
     county = serializers.SlugField(help_text="County slug, e.g. benton-wa.")
-    parameters = serializers.JSONField(required=False, default=dict)
+    parameters = serializers.JSONField(required=False)  # typed per kind by job_serializers()
 
     def validate_parameters(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Give the parameters as a JSON object.")
-        parameters_serializer = import_string(self.context["job_model"].parameters_serializer_path)(data=value)
-        parameters_serializer.is_valid(raise_exception=True)
-        return parameters_serializer.validated_data
+        return self.context["job_kind"].validate_parameters(value)
+
+    def validate(self, attrs):
+        if "parameters" not in attrs:  # the kind's defaults
+            attrs["parameters"] = self.context["job_kind"].validate_parameters({})
+        return attrs
 
 
 class JobFilterSet(django_filters.FilterSet):
@@ -87,48 +96,69 @@ class JobFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=JobStatus.choices)
 
 
+class JobCreateThrottle(ScopedRateThrottle):
+    """Starting jobs has its own, tighter rate per user (API_THROTTLE_JOBS)."""
+
+    scope_attr = "job_create_scope"
+
+
 class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Start, list and follow jobs of one kind; read their results and download their files."""
 
-    serializer_class = JobSerializer
+    job_kind: JobKind
+    output_serializer = JobSerializer
+    detail_serializer = JobDetailSerializer
+    create_serializer = JobCreateSerializer
     pagination_class = NewestFirstCursorPagination
     filterset_class = JobFilterSet
     search_fields = []
+    job_create_scope = "job_create"
 
     @property
     def write_action(self) -> str:
-        return self.queryset.model.run_codename
+        return self.job_kind.run_codename
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.action == "create":
+            throttles.append(JobCreateThrottle())
+        return throttles
 
     def get_queryset(self):
         return super().get_queryset().select_related("county", "requested_by")
 
     def get_serializer_class(self):
-        if self.action == "retrieve":
-            return JobDetailSerializer
-        return JobSerializer
+        return self.detail_serializer if self.action == "retrieve" else self.output_serializer
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "job_model": self.queryset.model}
+        return {**super().get_serializer_context(), "job_kind": self.job_kind}
 
     @extend_schema(
-        request=JobCreateSerializer,
-        responses={202: JobSerializer, 403: OpenApiResponse(ErrorSerializer)},
-        description="Start a job in a county (needs the county's run permission for this kind).",
+        responses={202: OpenApiResponse(description="The job, queued (or failed, if its queue is unreachable).")},
+        description=(
+            "Start a job in a county (needs the county's run permission for this kind). The answer is 202 with "
+            "the job; if the job queue cannot be reached, the job comes back `failed`, with the reason in "
+            "`error_message`. Each user may have JOB_MAX_UNFINISHED_PER_USER jobs pending or running at once "
+            "(429 beyond)."
+        ),
     )
     def create(self, request, *args, **kwargs):
-        model = self.queryset.model
-        serializer = JobCreateSerializer(data=request.data, context=self.get_serializer_context())
+        kind = self.job_kind
+        serializer = self.create_serializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         slug = serializer.validated_data["county"]
         # A county the user may not run jobs in and one that does not exist get the same answer, so
         # the API does not reveal which counties exist.
-        county = County.objects.restrict(request.user, model.run_codename).filter(slug=slug, is_active=True).first()
+        county = County.objects.restrict(request.user, kind.run_codename).filter(slug=slug, is_active=True).first()
         if county is None:
-            raise PermissionDenied(f"You may not run {model.kind} jobs in county {slug!r}.")
-        job = model.enqueue(
-            county=county, requested_by=request.user, parameters=serializer.validated_data["parameters"]
-        )
-        data = JobSerializer(job, context=self.get_serializer_context()).data
+            raise PermissionDenied(f"You may not run {kind.slug} jobs in county {slug!r}.")
+        try:
+            job = job_start(
+                kind=kind, user=request.user, county=county, parameters=serializer.validated_data["parameters"]
+            )
+        except JobLimitReached as exc:
+            raise Throttled(detail=str(exc)) from None
+        data = self.output_serializer(job, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
     @extend_schema(responses={200: JobResultSerializer, 409: OpenApiResponse(ErrorSerializer)})
@@ -141,7 +171,7 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
             if job.status == JobStatus.FAILED:
                 detail += f" It failed: {job.error_message}"
             raise Conflict(detail)
-        serializer = JobSerializer(job, context=self.get_serializer_context())
+        serializer = self.output_serializer(job, context=self.get_serializer_context())
         return Response(
             {"id": job.pk, "status": job.status, "result": job.result, "download_url": serializer.data["download_url"]}
         )
@@ -159,36 +189,77 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
             job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1]
         )
 
-    @extend_schema(request=None, responses={200: JobSerializer, 409: OpenApiResponse(ErrorSerializer)})
+    @extend_schema(request=None, responses={200: OpenApiResponse(), 409: OpenApiResponse(ErrorSerializer)})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a job that has not started yet."""
         job = self.get_object()
-        model = self.queryset.model
-        if not user_can(request.user, model.run_codename, job.county_id):
-            raise PermissionDenied(f"You may not cancel {model.kind} jobs in {job.county}.")
-        if not model.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(status=JobStatus.CANCELLED):
+        kind = self.job_kind
+        if not user_can(request.user, kind.run_codename, job.county_id):
+            raise PermissionDenied(f"You may not cancel {kind.slug} jobs in {job.county}.")
+        if not job_cancel(job=job):
             raise Conflict(f"The job is {job.status}; only a pending job can be cancelled.")
-        job.refresh_from_db()
-        return Response(JobSerializer(job, context=self.get_serializer_context()).data)
+        return Response(self.output_serializer(job, context=self.get_serializer_context()).data)
 
 
-def job_urlpatterns(viewset: type[JobViewSet]) -> list:
+def _camel(slug: str) -> str:
+    return "".join(part.capitalize() for part in slug.replace("_", "-").split("-"))
+
+
+def job_viewset(kind: JobKind) -> type[JobViewSet]:
+    """The kind's viewset, with serializers named after it and typed with its parameters (for OpenAPI)."""
+    name = _camel(kind.slug)
+
+    def parameters_field(**kwargs):
+        return kind.parameters(**kwargs)
+
+    output = type(f"{name}JobSerializer", (JobSerializer,), {"parameters": parameters_field(read_only=True)})
+    detail = type(
+        f"{name}JobDetailSerializer",
+        (output,),
+        {
+            "log": JobLogEntrySerializer(many=True, read_only=True),
+            "worker_name": serializers.CharField(read_only=True),
+        },
+    )
+    create = type(
+        f"{name}JobCreateSerializer", (JobCreateSerializer,), {"parameters": parameters_field(required=False)}
+    )
+    viewset = type(
+        f"{name}JobViewSet",
+        (JobViewSet,),
+        {
+            "__doc__": f"Start, list and follow {kind.label}s; read their results and download their files.",
+            "job_kind": kind,
+            "queryset": kind.model.objects.all(),
+            "output_serializer": output,
+            "detail_serializer": detail,
+            "create_serializer": create,
+        },
+    )
+    return extend_schema_view(
+        create=extend_schema(request=create, responses={202: output, 403: OpenApiResponse(ErrorSerializer)}),
+        cancel=extend_schema(request=None, responses={200: output, 409: OpenApiResponse(ErrorSerializer)}),
+    )(viewset)
+
+
+def job_urlpatterns(kind: JobKind) -> list:
     """The routes of one job kind, named `api:<kind>-job-<action>`, with the seed-gateway aliases."""
-    kind = viewset.queryset.model.kind
+    viewset = job_viewset(kind)
+    slug = kind.slug
     collection = viewset.as_view({"get": "list", "post": "create"})
     detail = viewset.as_view({"get": "retrieve"})
     results = viewset.as_view({"get": "results"})
     download = viewset.as_view({"get": "download"})
     cancel = viewset.as_view({"post": "cancel"})
     return [
-        path(f"{kind}/jobs/", collection, name=f"{kind}-job-list"),
-        path(f"{kind}/jobs/<uuid:pk>/", detail, name=f"{kind}-job-detail"),
-        path(f"{kind}/jobs/<uuid:pk>/results/", results, name=f"{kind}-job-results"),
-        path(f"{kind}/jobs/<uuid:pk>/download/", download, name=f"{kind}-job-download"),
-        path(f"{kind}/jobs/<uuid:pk>/cancel/", cancel, name=f"{kind}-job-cancel"),
+        path(f"{slug}/jobs/", collection, name=f"{slug}-job-list"),
+        path(f"{slug}/jobs/<uuid:pk>/", detail, name=f"{slug}-job-detail"),
+        path(f"{slug}/jobs/<uuid:pk>/results/", results, name=f"{slug}-job-results"),
+        path(f"{slug}/jobs/<uuid:pk>/download/", download, name=f"{slug}-job-download"),
+        path(f"{slug}/jobs/<uuid:pk>/cancel/", cancel, name=f"{slug}-job-cancel"),
         # Aliases kept for clients of the seed gateway.
-        path(f"{kind}/run", viewset.as_view({"post": "create"}), name=f"{kind}-run"),
-        path(f"{kind}/status/<uuid:pk>", detail, name=f"{kind}-status"),
-        path(f"{kind}/results/<uuid:pk>", results, name=f"{kind}-results"),
+        path(f"{slug}/run", viewset.as_view({"post": "create"}), name=f"{slug}-run"),
+        path(f"{slug}/status/<uuid:pk>", detail, name=f"{slug}-status"),
+        path(f"{slug}/results/<uuid:pk>", results, name=f"{slug}-results"),
     ]

@@ -1,15 +1,17 @@
 """The abstract job row that every job kind's model builds on."""
 
 import uuid
-from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from counties.models import County
 from counties.querysets import CountyScopedQuerySet
+
+if TYPE_CHECKING:
+    from terrafusion.jobs.registry import JobKind
 
 
 class JobStatus(models.TextChoices):
@@ -36,13 +38,13 @@ def job_indexes(prefix: str) -> list[models.Index]:
 
 
 class BaseJob(models.Model):
-    """A job: its parameters, lifecycle, progress, log and results. Concrete kinds set the ClassVars."""
+    """A job: its parameters, lifecycle, progress, log and results (one concrete model per job kind)."""
 
     COUNTY_FIELD = "county_id"
-    kind: ClassVar[str]  # URL segment and metric prefix: "reporting", "market-analysis", ...
-    run_codename: ClassVar[str]  # the County codename needed to start one
-    runner_path: ClassVar[str]  # dotted path of the JobRunner subclass
-    parameters_serializer_path: ClassVar[str]  # dotted path of the serializer validating `parameters`
+    # Set by the kind's declaration (terrafusion.jobs.registry.JobKind in the app's jobs.py), not here.
+    job_kind: ClassVar["JobKind"]
+    kind: ClassVar[str]
+    run_codename: ClassVar[str]
     queue_name: ClassVar[str] = "default"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -85,43 +87,3 @@ class BaseJob(models.Model):
         if self.started_at is None:
             return None
         return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
-
-    @classmethod
-    def enqueue(cls, *, county: County, requested_by=None, parameters: dict | None = None) -> "BaseJob":
-        """Create the job row now and hand it to RQ once the surrounding transaction commits."""
-        job = cls(county=county, requested_by=requested_by, parameters=parameters or {})
-        job.rq_job_id = str(job.pk)  # the RQ job carries the row's id, so either finds the other
-        job.save(force_insert=True)
-        # robust: if Redis is down, the request that made the job still succeeds and the job is failed.
-        transaction.on_commit(partial(_hand_to_rq, cls, job.pk, county.slug), robust=True)
-        return job
-
-
-RQ_JOB_OPTIONS = {"result_ttl": 24 * 3600, "failure_ttl": 7 * 24 * 3600}
-
-
-def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
-    import django_rq
-
-    from terrafusion import metrics
-    from terrafusion.jobs.runner import execute_job
-
-    try:
-        django_rq.get_queue(model.queue_name).enqueue(
-            execute_job,
-            model._meta.label,
-            str(job_id),
-            job_id=str(job_id),
-            job_timeout=settings.JOB_TIMEOUT_SECONDS,
-            description=f"{model.kind} job {job_id} ({county_slug})",
-            **RQ_JOB_OPTIONS,
-        )
-    except Exception as exc:
-        model.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-            status=JobStatus.FAILED,
-            error_message=f"The job could not be queued ({exc.__class__.__name__}: the job queue is unreachable). "
-            "Run it again when the platform is healthy.",
-            finished_at=timezone.now(),
-        )
-        raise
-    metrics.record_submitted(model.kind, county_slug)

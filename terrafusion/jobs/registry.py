@@ -1,16 +1,87 @@
-"""Every concrete job kind, found from the installed apps."""
+"""Job kinds: each is one declaration, and everything else about it follows from the registry.
 
-from django.apps import apps
+An app declares a kind in its `jobs.py`:
+
+    REPORT_JOBS = JobKind(
+        slug="reporting", model=ReportJob, runner=ReportJobRunner,
+        parameters=ReportParametersSerializer, run_codename=RUN_REPORT,
+        example_parameters={"report_type": "county_summary"},
+    )
+
+From it the framework derives the API viewset and routes (`/api/v1/<slug>/jobs/...` with the seed
+aliases), the admin (start, follow, cancel, download), the workers' dispatch, the sweep, the
+metrics, and the access-contract tests. `terrafusion.apps` imports every app's `jobs` module when
+Django starts, so the registry is complete before URLs, the admin or a worker need it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_KINDS: dict[str, "JobKind"] = {}
+
+
+@dataclass(eq=False)
+class JobKind:
+    """A job kind: its row model, its runner, the serializer of its parameters, and who may start one."""
+
+    slug: str  # URL segment and metric prefix: "reporting", "market-analysis", ...
+    model: type  # a concrete terrafusion.jobs.models.BaseJob
+    runner: type  # a terrafusion.jobs.runner.JobRunner subclass
+    parameters: type  # a DRF Serializer validating `parameters`
+    run_codename: str  # the County codename needed to start (and cancel) one
+    example_parameters: dict[str, Any] = field(default_factory=dict)  # valid parameters: docs and tests
+    queue_name: str = "default"
+
+    def __post_init__(self) -> None:
+        registered = _KINDS.get(self.slug)
+        if registered is not None and registered.model is not self.model:
+            raise ValueError(f"Job kind {self.slug!r} is declared twice ({registered.model} and {self.model}).")
+        # The row knows its kind: file paths, log lines, the sweep and metrics read it from the model.
+        self.model.job_kind = self
+        self.model.kind = self.slug
+        self.model.run_codename = self.run_codename
+        self.model.queue_name = self.queue_name
+        _KINDS[self.slug] = self
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.verbose_name
+
+    def validate_parameters(self, data: Any) -> dict:
+        """The parameters as the kind's serializer cleans them; DRF ValidationError when they are not valid."""
+        from rest_framework import serializers
+
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Give the parameters as a JSON object.")
+        serializer = self.parameters(data=data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+
+def job_kinds() -> list[JobKind]:
+    return sorted(_KINDS.values(), key=lambda kind: kind.slug)
 
 
 def job_models() -> list:
-    from terrafusion.jobs.models import BaseJob
-
-    return [model for model in apps.get_models() if issubclass(model, BaseJob)]
+    return [kind.model for kind in job_kinds()]
 
 
-def job_model_for_kind(kind: str):
-    for model in job_models():
-        if model.kind == kind:
-            return model
-    raise LookupError(f"No job kind {kind!r}.")
+def job_kind(slug: str) -> JobKind:
+    try:
+        return _KINDS[slug]
+    except KeyError:
+        raise LookupError(f"No job kind {slug!r}.") from None
+
+
+def job_kind_for_model(model) -> JobKind:
+    kind = getattr(model, "job_kind", None)
+    if kind is None:
+        raise LookupError(f"{model} is not declared as a job kind (JobKind in its app's jobs.py).")
+    return kind
+
+
+def autodiscover() -> None:
+    """Import every installed app's `jobs` module, where job kinds are declared."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("jobs")

@@ -8,6 +8,9 @@ Heavy work is cut into chunks: a runner whose `chunks()` returns a list has each
 `run_chunk()` in its own RQ job, on any number of workers in parallel; the chunk that finishes last
 calls `combine()` with every chunk's result, and the job completes. A failed chunk fails the job,
 and the chunks still queued then skip.
+
+`job_enqueue` creates a job row and hands it to RQ after the commit; it lives here, beside what RQ
+runs, so the models module imports nothing of the runner (no import cycle in the jobs package).
 """
 
 import json
@@ -20,18 +23,116 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from counties.models import County
 from terrafusion import metrics
-from terrafusion.jobs.models import RQ_JOB_OPTIONS, BaseJob, JobStatus
+from terrafusion.jobs.models import BaseJob, JobStatus
+from terrafusion.jobs.registry import JobKind, job_kind_for_model
 
 logger = logging.getLogger(__name__)
 
 CHUNK_RESULTS_KEY = "terrafusion:jobs:{job_id}:chunk-results"
+RQ_JOB_OPTIONS = {"result_ttl": 24 * 3600, "failure_ttl": 7 * 24 * 3600}
 
 
 def chunk_rq_id(job_id, index: int) -> str:
     return f"{job_id}_part_{index}"
+
+
+def job_enqueue(*, model: type[BaseJob], county: County, requested_by=None, parameters: dict | None = None) -> BaseJob:
+    """Create the job row now and hand it to RQ once the surrounding transaction commits.
+
+    With no surrounding transaction the hand-off happens before this returns, so a job whose queue is
+    unreachable comes back already failed, with the reason in `error_message`.
+    """
+    job = model(county=county, requested_by=requested_by, parameters=parameters or {})
+    job.rq_job_id = str(job.pk)  # the RQ job carries the row's id, so either finds the other
+    job.save(force_insert=True)
+
+    def hand_to_rq() -> None:  # a function, not a partial: Django's robust on_commit logs its __qualname__
+        _hand_to_rq(model, job.pk, county.slug)
+
+    # robust: if Redis is down, the request that made the job still succeeds and the job is failed.
+    transaction.on_commit(hand_to_rq, robust=True)
+    return job
+
+
+class JobLimitReached(Exception):
+    """The user already has as many unfinished jobs as JOB_MAX_UNFINISHED_PER_USER allows."""
+
+
+def unfinished_jobs_of(user) -> int:
+    """How many of the user's jobs, of every kind, are pending or running."""
+    from terrafusion.jobs.registry import job_models
+
+    unfinished = (JobStatus.PENDING, JobStatus.RUNNING)
+    return sum(model.objects.filter(requested_by=user, status__in=unfinished).count() for model in job_models())
+
+
+def job_start(*, kind: JobKind, user, county: County, parameters: dict) -> BaseJob:
+    """Start a job for a person (API or admin): the county's run permission, the user's cap on unfinished
+    jobs, then the job. `parameters` must already be validated by the kind (`kind.validate_parameters`)."""
+    from django.core.exceptions import PermissionDenied
+
+    from counties.access import user_can
+
+    if not county.is_active or not user_can(user, kind.run_codename, county.pk):
+        raise PermissionDenied(f"You may not run {kind.slug} jobs in county {county.slug!r}.")
+    limit = settings.JOB_MAX_UNFINISHED_PER_USER
+    if unfinished_jobs_of(user) >= limit:
+        raise JobLimitReached(f"You have {limit} jobs pending or running; start more once some have finished.")
+    job = job_enqueue(model=kind.model, county=county, requested_by=user, parameters=parameters)
+    job.refresh_from_db()  # with no surrounding transaction the hand-off has happened: it may have failed
+    return job
+
+
+def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
+    import django_rq
+
+    try:
+        django_rq.get_queue(model.queue_name).enqueue(
+            execute_job,
+            model._meta.label,
+            str(job_id),
+            job_id=str(job_id),
+            job_timeout=settings.JOB_TIMEOUT_SECONDS,
+            description=f"{model.kind} job {job_id} ({county_slug})",
+            **RQ_JOB_OPTIONS,
+        )
+    except Exception as exc:
+        failed = model.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+            status=JobStatus.FAILED,
+            error_message=f"The job could not be queued ({exc.__class__.__name__}: the job queue is unreachable). "
+            "Run it again when the platform is healthy.",
+            finished_at=timezone.now(),
+        )
+        if failed:
+            _count_unqueued(model.kind, county_slug)
+        raise
+    metrics.record_submitted(model.kind, county_slug)
+
+
+def _count_unqueued(kind: str, county_slug: str) -> None:
+    """A job that never reached its queue was submitted and failed, as far as the metrics are concerned."""
+    try:
+        metrics.record_submitted(kind, county_slug)
+        metrics.record_finished(kind, county_slug, ok=False, duration=0.0)
+    except Exception:  # the metrics live in Redis too; when all of Redis is down, the log is all there is
+        logger.exception("Could not count the unqueued %s job in %s in the metrics", kind, county_slug)
+
+
+def job_cancel(*, job: BaseJob) -> bool:
+    """Cancel a job that has not started yet; False when it already has (or has finished)."""
+    model = type(job)
+    cancelled = bool(
+        model.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+            status=JobStatus.CANCELLED, finished_at=timezone.now()
+        )
+    )
+    job.refresh_from_db()
+    if cancelled:
+        JobRunner(job).log("Cancelled before it started.")
+    return cancelled
 
 
 class JobRunner:
@@ -115,14 +216,34 @@ def job_finish(job: BaseJob, *, ok: bool, expect: dict | None = None, **fields) 
     expect = expect or {"status": JobStatus.RUNNING}
     if not model.objects.filter(pk=job.pk, **expect).update(status=status, finished_at=now, **fields):
         return False
+    job.status, job.finished_at = status, now
     duration = (now - job.started_at).total_seconds() if job.started_at else 0.0
     metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration)
     return True
 
 
+def _finish_from_worker(runner: JobRunner, *, ok: bool, **fields) -> bool:
+    """job_finish for the worker that ran the job. When the job was finished meanwhile (the sweep took it
+    for dead, or it was failed by another part), the worker's outcome is not recorded: say so in the job's
+    log and the worker's log, so the lost work is visible."""
+    if job_finish(runner.job, ok=ok, **fields):
+        return True
+    status = type(runner.job).objects.filter(pk=runner.job.pk).values_list("status", flat=True).first()
+    outcome = "completed" if ok else "failed"
+    if status is None:
+        logger.warning("%s job %s %s, but its row is gone", runner.job.kind, runner.job.pk, outcome)
+        return False
+    runner.log(
+        f"The worker {outcome} the job, but it had already been marked {status} "
+        "(e.g. by the sweep, after missed heartbeats); this outcome was not recorded.",
+        level="warning",
+    )
+    return False
+
+
 def _fail(runner: JobRunner, message: str) -> None:
     runner.log(f"Failed: {message}\n{traceback.format_exc()}", level="error")
-    job_finish(runner.job, ok=False, error_message=message)
+    _finish_from_worker(runner, ok=False, error_message=message)
 
 
 def execute_job(model_label: str, job_id: str) -> str:
@@ -146,7 +267,7 @@ def execute_job(model_label: str, job_id: str) -> str:
         return f"skipped ({status or 'gone'})"
 
     job = model.objects.select_related("county").get(pk=job_id)
-    runner = import_string(model.runner_path)(job)
+    runner = job_kind_for_model(model).runner(job)
     started = time.monotonic()
     with _Heartbeat(model, job.pk):
         try:
@@ -159,8 +280,9 @@ def execute_job(model_label: str, job_id: str) -> str:
         except Exception as exc:
             _fail(runner, str(exc) or exc.__class__.__name__)
             raise
+    if not _finish_from_worker(runner, ok=True, result=result or {}, progress=1.0):
+        return "finished too late (already finished elsewhere)"
     runner.log(f"Completed in {time.monotonic() - started:.1f} s.")
-    job_finish(job, ok=True, result=result or {}, progress=1.0)
     return "completed"
 
 
@@ -197,7 +319,7 @@ def execute_chunk(model_label: str, job_id: str, index: int, chunk: dict) -> str
     job = model.objects.select_related("county").filter(pk=job_id, status=JobStatus.RUNNING).first()
     if job is None:
         return "skipped (the job is no longer running)"
-    runner = import_string(model.runner_path)(job)
+    runner = job_kind_for_model(model).runner(job)
     total = job.chunks_total
     with _Heartbeat(model, job.pk):
         try:
@@ -226,12 +348,15 @@ def execute_chunk(model_label: str, job_id: str, index: int, chunk: dict) -> str
         return f"part {index + 1} of {total} done"
 
     raw = redis.hgetall(key)
-    try:
-        summary = runner.combine([json.loads(raw[str(i).encode()]) for i in range(total)])
-    except Exception as exc:
-        _fail(runner, f"Combining the parts failed: {str(exc) or exc.__class__.__name__}")
-        raise
+    # Combining may take long (it builds the whole result): it heartbeats like any other work.
+    with _Heartbeat(model, job.pk):
+        try:
+            summary = runner.combine([json.loads(raw[str(i).encode()]) for i in range(total)])
+        except Exception as exc:
+            _fail(runner, f"Combining the parts failed: {str(exc) or exc.__class__.__name__}")
+            raise
     redis.delete(key)
+    if not _finish_from_worker(runner, ok=True, result=summary or {}, progress=1.0):
+        return "finished too late (already finished elsewhere)"
     runner.log(f"Completed: {total} parts.")
-    job_finish(job, ok=True, result=summary or {}, progress=1.0)
     return "completed"

@@ -17,6 +17,7 @@ from prometheus_client import generate_latest
 
 from reporting.models import ReportJob
 from terrafusion.jobs.models import JobStatus
+from terrafusion.jobs.runner import job_enqueue
 from terrafusion.jobs.sweep import sweep_stale_jobs
 from terrafusion.metrics import exporter_registry
 from terrafusion.testing.api import bearer_client
@@ -121,7 +122,9 @@ def test_seed_gateway_aliases(benton, analyst):
 
 
 def test_a_failing_job_records_a_readable_error_and_its_traceback(benton, analyst, client):
-    job = ReportJob.enqueue(county=benton, requested_by=analyst, parameters={"report_type": "no-such-report"})
+    job = job_enqueue(
+        model=ReportJob, county=benton, requested_by=analyst, parameters={"report_type": "no-such-report"}
+    )
     worker = run_burst_worker()
     assert worker.returncode == 0, worker.stderr
     job.refresh_from_db()
@@ -161,7 +164,7 @@ def test_a_killed_worker_never_leaves_its_job_running(benton, analyst, settings)
     )
     try:
         locker.execute("LOCK TABLE properties_property IN ACCESS EXCLUSIVE MODE")
-        job = ReportJob.enqueue(county=benton, requested_by=analyst)
+        job = job_enqueue(model=ReportJob, county=benton, requested_by=analyst)
         worker = start_worker()
         try:
             wait_for(lambda: ReportJob.objects.get(pk=job.pk).status == JobStatus.RUNNING, what="the job to start")
@@ -229,7 +232,7 @@ def test_the_sweep_waits_for_queued_parts_but_not_for_lost_ones(benton, settings
 def test_the_sweep_fails_a_pending_job_lost_from_the_queue(benton):
     job = ReportJob.objects.create(county=benton, rq_job_id="never-queued")
     ReportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=10))
-    queued = ReportJob.enqueue(county=benton)  # really in the queue: left alone
+    queued = job_enqueue(model=ReportJob, county=benton)  # really in the queue: left alone
     ReportJob.objects.filter(pk=queued.pk).update(created_at=timezone.now() - timedelta(minutes=10))
     assert sweep_stale_jobs() == {"reporting": 1}
     job.refresh_from_db()
