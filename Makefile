@@ -39,9 +39,10 @@ $(STAMP): $(REQUIREMENTS)
 test: venv ## Run the pytest suite against real PostgreSQL + Redis
 	$(WITH_SERVICES) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: venv ## ruff check, ruff format --check, Django system + migration checks, OpenAPI schema without warnings
+lint: venv ## ruff check, ruff format --check, import layers, Django system + migration checks, OpenAPI schema without warnings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
