@@ -1,14 +1,17 @@
 """Admin for parcels, their value history, sales, neighborhoods and the audit trail, scoped to the user's counties.
 
-Every change of a property made here goes through the audit: the property form saves through
-`properties.services.property_update` (one write, one PropertyChange with old -> new and the user), a new
-property records its creation, and edits of value-history rows record a PropertyChange too.
+Every write made here goes through `properties.services` and leaves a PropertyChange (old -> new, the user,
+source "admin"): a parcel's creation, change and deletion, a sale added, changed or deleted on the sales
+page or in the property page's inline, a correction of a manual value-history row. A refusal that the
+services find only under the row lock (a concurrent edit broke "land + improvements = market", a parcel
+that gained certified values) is shown as an error message, never a 500.
 """
 
 from django import forms
-from django.contrib import admin
-from django.db import transaction
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -16,16 +19,37 @@ from django.utils.timezone import localtime
 from shapely.errors import ShapelyError
 
 from properties.choices import ValueSource
+from properties.fields import (
+    CENTROID_FIELDS,
+    CHARACTERISTIC_FIELDS,
+    CURRENT_VALUE_FIELDS,
+    IDENTIFICATION_FIELDS,
+    LAST_SALE_FIELDS,
+    LIST_DEFERRED_FIELDS,
+    LOCATION_FIELDS,
+    OWNER_FIELDS,
+    PROPERTY_EDITABLE_FIELDS,
+    PROPERTY_KEY_FIELDS,
+    SALE_EDITABLE_FIELDS,
+    VALUE_FIELDS,
+)
 from properties.geometry import wkb_to_svg
-from properties.models import VALUE_FIELDS, Neighborhood, Property, PropertyChange, PropertyValue, Sale
+from properties.models import Neighborhood, Property, PropertyChange, PropertyValue, Sale
 from properties.resources import PropertyResource, SaleResource
 from properties.services import (
-    EDITABLE_FIELDS,
+    VALUES_THAT_ADD_UP,
     Actor,
-    property_record_creation,
+    property_create,
+    property_delete,
+    property_delete_many,
+    property_deletion_blockers,
     property_update,
-    property_value_record,
-    record_change,
+    property_value_update,
+    property_values_check,
+    sale_create,
+    sale_delete,
+    sale_delete_many,
+    sale_update,
 )
 from terrafusion.admin import (
     CountyListFilter,
@@ -87,6 +111,54 @@ def changes_table(changes: dict) -> str:
     )
 
 
+class ServiceWritesAdmin:
+    """Mixin for admins that write through the services: their late refusals as messages, bulk deletes checked."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except ValidationError as error:  # found under the row lock, after the form was valid; nothing was written
+            return self.refused(request, error)
+
+    def delete_view(self, request, *args, **kwargs):
+        try:
+            return super().delete_view(request, *args, **kwargs)
+        except ValidationError as error:
+            return self.refused(request, error)
+
+    def changelist_view(self, request, *args, **kwargs):
+        try:
+            return super().changelist_view(request, *args, **kwargs)  # actions, e.g. "delete selected"
+        except ValidationError as error:
+            return self.refused(request, error)
+
+    def refused(self, request, error: ValidationError) -> HttpResponseRedirect:
+        messages.error(request, " ".join(error.messages))
+        return HttpResponseRedirect(request.get_full_path())
+
+    def check_can_delete_all(self, request, queryset) -> None:
+        """As CountyScopedAdmin.delete_queryset: the list is restricted by "view", a delete needs "change"."""
+        if queryset.exclude(pk__in=queryset.restrict(request.user, self.change_action).values("pk")).exists():
+            raise PermissionDenied("Some of the selected rows are in a county where you may not change data.")
+
+
+class ValuesAddUpForm(forms.ModelForm):
+    """Early feedback on "land + improvements = market"; the service checks it again under the row lock."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is not None and not set(VALUES_THAT_ADD_UP) & set(self.changed_data):
+            return cleaned  # values not touched: an old row that does not add up can still be edited otherwise
+        if any(field in self._errors for field in VALUES_THAT_ADD_UP):
+            return cleaned  # a bad value already has its own error
+        land, improvement, market = (cleaned.get(field, getattr(self.instance, field)) for field in VALUES_THAT_ADD_UP)
+        try:
+            property_values_check(land=land, improvement=improvement, market=market)
+        except ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+
 # --- Neighborhoods ---------------------------------------------------------------------------
 
 
@@ -111,17 +183,7 @@ class PropertyValueInline(CountyScopedTabularInline):
     extra = 0
     ordering = ("-roll_year", "source")
     show_change_link = True
-    fields = (
-        "roll_year",
-        "source",
-        "land_value",
-        "improvement_value",
-        "market_value",
-        "assessed_value",
-        "is_certified",
-        "job_id",
-        "updated_at",
-    )
+    fields = ("roll_year", "source", *VALUE_FIELDS, "is_certified", "job_id", "updated_at")
     readonly_fields = fields
     verbose_name = "value"
     verbose_name_plural = "value history"
@@ -137,17 +199,7 @@ class SaleInlineForm(forms.ModelForm):
 
     class Meta:
         model = Sale
-        fields = (
-            "sale_id",
-            "sale_date",
-            "sale_price",
-            "adjusted_price",
-            "deed_type",
-            "validity_code",
-            "is_valid",
-            "excise_number",
-            "is_multi_parcel",
-        )
+        fields = SALE_EDITABLE_FIELDS
 
     def __init__(self, *args, county_id=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -166,7 +218,10 @@ class SaleInlineForm(forms.ModelForm):
 
 
 class SaleInline(CountyScopedTabularInline):
-    """The property's sales: editable by users who may change data in the property's county."""
+    """The property's sales: editable by users who may change data in the property's county.
+
+    Saved through the sale services by PropertyAdmin.save_formset (audited, last sale kept right).
+    """
 
     model = Sale
     form = SaleInlineForm
@@ -192,17 +247,17 @@ class SameCountyForm(forms.ModelForm):
         return cleaned
 
 
-class PropertyAdminForm(SameCountyForm):
+class PropertyAdminForm(SameCountyForm, ValuesAddUpForm):
     same_county_fields = ("neighborhood",)
 
     class Meta:
         model = Property
         # Geometry is drawn (readonly `shape`), never edited as raw WKB bytes: loads and the API (GeoJSON) set it.
-        fields = ("county", "property_id", *(f for f in EDITABLE_FIELDS if f != "geometry"))
+        fields = (*PROPERTY_KEY_FIELDS, *(f for f in PROPERTY_EDITABLE_FIELDS if f != "geometry"))
 
 
 @admin.register(Property)
-class PropertyAdmin(CountyScopedImportExportAdmin):
+class PropertyAdmin(ServiceWritesAdmin, CountyScopedImportExportAdmin):
     form = PropertyAdminForm
     resource_classes = [PropertyResource]
     list_display = (
@@ -228,54 +283,18 @@ class PropertyAdmin(CountyScopedImportExportAdmin):
     search_help_text = "Parcel number (from its start), situs address or owner name."
     inlines = (PropertyValueInline, SaleInline)
     fieldsets = (
-        (
-            "Identification",
-            {"fields": ("county", "property_id", "parcel_number", "property_type", "class_code", "is_active")},
-        ),
-        (
-            "Location",
-            {
-                "fields": (
-                    "neighborhood",
-                    "situs_address",
-                    ("situs_city", "situs_zip"),
-                    "legal_description",
-                    ("latitude", "longitude"),
-                    "shape",
-                )
-            },
-        ),
-        ("Owner", {"fields": ("owner_name", "owner_address")}),
-        (
-            "Characteristics",
-            {
-                "fields": (
-                    ("land_area_sqft", "acreage"),
-                    "living_area",
-                    ("year_built", "effective_year"),
-                    ("bedrooms", "bathrooms"),
-                    ("quality", "condition"),
-                )
-            },
-        ),
-        (
-            "Values",
-            {
-                "fields": (
-                    ("land_value", "improvement_value"),
-                    ("market_value", "assessed_value"),
-                    "value_year",
-                    ("last_sale_date", "last_sale_price"),
-                )
-            },
-        ),
+        ("Identification", {"fields": (*PROPERTY_KEY_FIELDS, *IDENTIFICATION_FIELDS, "is_active")}),
+        ("Location", {"fields": (*LOCATION_FIELDS, CENTROID_FIELDS, "shape")}),
+        ("Owner", {"fields": OWNER_FIELDS}),
+        ("Characteristics", {"fields": CHARACTERISTIC_FIELDS}),
+        ("Values", {"fields": (*CURRENT_VALUE_FIELDS, LAST_SALE_FIELDS)}),
         ("Source", {"fields": ("source_system", "source_row_hash", ("created_at", "updated_at"))}),
         ("Recent changes", {"fields": ("recent_changes",)}),
     )
     readonly_fields = (
-        "latitude",
-        "longitude",
+        *CENTROID_FIELDS,
         "shape",
+        *LAST_SALE_FIELDS,  # derived from the sales below
         "source_system",
         "source_row_hash",
         "created_at",
@@ -287,7 +306,7 @@ class PropertyAdmin(CountyScopedImportExportAdmin):
         queryset = super().get_queryset(request)
         if self.is_list_request(request):
             # Lists never show the polygon or the long texts; don't read them for 100 rows per page.
-            queryset = queryset.defer("geometry", "legal_description", "owner_address")
+            queryset = queryset.defer(*LIST_DEFERRED_FIELDS)
         return queryset
 
     def get_readonly_fields(self, request, obj=None):
@@ -351,23 +370,45 @@ class PropertyAdmin(CountyScopedImportExportAdmin):
         self.check_can_save(request, obj)
         actor = Actor.for_user(request.user, ADMIN_SOURCE)
         if not change:
-            if obj.value_year is None and any(getattr(obj, field) is not None for field in VALUE_FIELDS):
-                obj.value_year = obj.county.working_roll_year  # values belong to a roll year
-            with transaction.atomic():
-                obj.save()
-                property_record_creation(prop=obj, actor=actor)
-                if any(getattr(obj, field) is not None for field in VALUE_FIELDS):
-                    property_value_record(prop=obj, source=ValueSource.MANUAL)
+            property_create(prop=obj, actor=actor)
             return
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in PROPERTY_EDITABLE_FIELDS}
         if data:
             property_update(prop=obj, data=data, actor=actor)  # locks and diffs against the row as it is now
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is Sale:
-            for sale_form in formset.forms:
-                sale_form.instance.county_id = form.instance.county_id
-        super().save_formset(request, form, formset, change)
+        """The sales inline saves through the sale services: each added, changed or deleted sale is audited."""
+        if formset.model is not Sale:
+            return super().save_formset(request, form, formset, change)
+        actor = Actor.for_user(request.user, ADMIN_SOURCE)
+        formset.save(commit=False)  # sorts the forms into new, changed and deleted objects, writing nothing
+        for sale in formset.deleted_objects:
+            sale_delete(sale=sale, actor=actor)
+        for sale, changed in formset.changed_objects:
+            data = {name: getattr(sale, name) for name in changed if name in SALE_EDITABLE_FIELDS}
+            sale_update(sale=sale, data=data, actor=actor)
+        for sale in formset.new_objects:
+            sale_create(sale=sale, actor=actor)
+
+    def get_deleted_objects(self, objs, request):
+        """Django's delete confirmation, with certified values as what protects a parcel (deactivate it instead).
+
+        The parcel's values are deleted with it through the service, which records them, so the value history's
+        own "no delete" (no one deletes a value row on its own) does not stand in the way.
+        """
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(PropertyValue._meta.verbose_name)
+        protected = [*protected, *property_deletion_blockers(property_ids=[obj.pk for obj in objs])]
+        return to_delete, model_count, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        """Delete through the service: the parcel, its values and sales recorded first on its (surviving) trail."""
+        self.check_can_save(request, obj)
+        property_delete(prop=obj, actor=Actor.for_user(request.user, ADMIN_SOURCE))
+
+    def delete_queryset(self, request, queryset):
+        self.check_can_delete_all(request, queryset)
+        property_delete_many(properties=queryset, actor=Actor.for_user(request.user, ADMIN_SOURCE))
 
 
 # --- Sales -----------------------------------------------------------------------------------
@@ -378,11 +419,11 @@ class SaleAdminForm(SameCountyForm):
 
     class Meta:
         model = Sale
-        fields = ("county", "property", *SaleInlineForm.Meta.fields)
+        fields = ("county", "property", *SALE_EDITABLE_FIELDS)
 
 
 @admin.register(Sale)
-class SaleAdmin(CountyScopedImportExportAdmin):
+class SaleAdmin(ServiceWritesAdmin, CountyScopedImportExportAdmin):
     form = SaleAdminForm
     resource_classes = [SaleResource]
     list_display = (
@@ -426,13 +467,40 @@ class SaleAdmin(CountyScopedImportExportAdmin):
     def sale_price_display(self, obj) -> str:
         return _money(obj.sale_price)
 
+    def save_model(self, request, obj, form, change):
+        """Save through the sale services: audited on the parcel's trail, the parcel's last sale kept right."""
+        self.check_can_save(request, obj)
+        actor = Actor.for_user(request.user, ADMIN_SOURCE)
+        if not change:
+            sale_create(sale=obj, actor=actor)
+            return
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in SALE_EDITABLE_FIELDS}
+        if data:
+            sale_update(sale=obj, data=data, actor=actor)
+
+    def delete_model(self, request, obj):
+        self.check_can_save(request, obj)
+        sale_delete(sale=obj, actor=Actor.for_user(request.user, ADMIN_SOURCE))
+
+    def delete_queryset(self, request, queryset):
+        self.check_can_delete_all(request, queryset)
+        sale_delete_many(sales=queryset, actor=Actor.for_user(request.user, ADMIN_SOURCE))
+
 
 # --- Value history ---------------------------------------------------------------------------
 
 
+class PropertyValueAdminForm(ValuesAddUpForm):
+    class Meta:
+        model = PropertyValue
+        fields = VALUE_FIELDS
+
+
 @admin.register(PropertyValue)
-class PropertyValueAdmin(CountyScopedAdmin):
+class PropertyValueAdmin(ServiceWritesAdmin, CountyScopedAdmin):
     """Read-mostly: the value history. Only uncertified manual rows may be corrected, and that is audited."""
+
+    form = PropertyValueAdminForm
 
     list_display = (
         "property",
@@ -474,19 +542,11 @@ class PropertyValueAdmin(CountyScopedAdmin):
         return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
+        """Save through the service: locked with its parcel, re-read, checked, audited on the parcel's trail."""
         self.check_can_save(request, obj)
-        with transaction.atomic():
-            before = PropertyValue.objects.select_for_update().get(pk=obj.pk)
-            prefix = f"values[{obj.roll_year}/{obj.source}]"
-            changes = {
-                f"{prefix}.{field}": {"old": getattr(before, field), "new": getattr(obj, field)}
-                for field in VALUE_FIELDS
-                if getattr(before, field) != getattr(obj, field)
-            }
-            if not changes:
-                return
-            obj.save()
-            record_change(prop=obj.property, changes=changes, actor=Actor.for_user(request.user, ADMIN_SOURCE))
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in VALUE_FIELDS}
+        if data:
+            property_value_update(value=obj, data=data, actor=Actor.for_user(request.user, ADMIN_SOURCE))
 
 
 # --- Audit trail -----------------------------------------------------------------------------
@@ -497,11 +557,32 @@ class PropertyChangeAdmin(CountyScopedAdmin):
     """The audit trail: read only for everyone, superusers included."""
 
     read_only = True
-    list_display = ("changed_at", "property", "county", "actor_kind", "user", "source", "fields_changed")
+    list_display = (
+        "changed_at",
+        "property",
+        "property_key",
+        "county",
+        "actor_kind",
+        "user",
+        "source",
+        "fields_changed",
+    )
     list_filter = (("county", CountyListFilter), "actor_kind", "changed_at")
     list_select_related = ("county", "property", "user")
-    search_fields = ("^property__parcel_number", "source")
-    fields = ("property", "county", "changed_at", "actor_kind", "user", "job_id", "source", "changes_display")
+    # The property id finds the trail of a deleted parcel too (its link is cleared, its key kept).
+    search_fields = ("^property__parcel_number", "=property_key", "source")
+    search_help_text = "Parcel number (from its start), property id or source."
+    fields = (
+        "property",
+        "property_key",
+        "county",
+        "changed_at",
+        "actor_kind",
+        "user",
+        "job_id",
+        "source",
+        "changes_display",
+    )
     readonly_fields = ("changes_display",)
 
     @admin.display(description="fields")

@@ -7,8 +7,9 @@ from django.db.models import Q
 from counties.models import ROLL_YEAR_VALIDATORS, County
 from counties.querysets import CountyScopedQuerySet
 from properties.choices import ActorKind, Condition, PropertyType, Quality, ValueSource
+from properties.fields import VALUE_FIELDS
 
-VALUE_FIELDS = ("land_value", "improvement_value", "market_value", "assessed_value")
+__all__ = ["VALUE_FIELDS", "Neighborhood", "Property", "PropertyChange", "PropertyValue", "Sale"]
 
 
 def _non_negative(model: str, *fields: str) -> list[models.CheckConstraint]:
@@ -197,27 +198,34 @@ class Sale(models.Model):
 
 
 class PropertyChange(models.Model):
-    """Audit trail: who or what changed a property's characteristics or values, when, old -> new."""
+    """Audit trail: who or what changed a property's characteristics, values or sales, when, old -> new."""
 
     COUNTY_FIELD = "county_id"
 
     county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+")
-    property = models.ForeignKey(
-        Property, on_delete=models.PROTECT, related_name="changes"
-    )  # the audit trail is never deleted by a cascade
+    # The trail outlives its parcel: deleting a parcel (properties.services.property_delete, which records
+    # everything it removes first) clears this link, and `property_key` still says which parcel it was.
+    property = models.ForeignKey(Property, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    property_key = models.BigIntegerField(
+        "property id", help_text="The parcel's legacy key (property id) in the county; kept when the parcel is deleted."
+    )
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     job_id = models.UUIDField(null=True, blank=True)
     source = models.CharField(max_length=120, blank=True, help_text="What made the change: api, admin, a file name...")
-    # {"field": {"old": ..., "new": ...}}; values rows appear as "values[2025/manual].market_value".
+    # {"field": {"old": ..., "new": ...}}; value-history rows appear as "values[2025/manual].market_value" and
+    # sales as "sales[<legacy sale id>].sale_price" ("sales[id=<id>]..." for a sale without a legacy id).
     changes = models.JSONField()
 
     objects = CountyScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["county", "property", "changed_at"], name="change_county_property_at")]
+        indexes = [
+            models.Index(fields=["county", "property", "changed_at"], name="change_county_property_at"),
+            models.Index(fields=["county", "property_key", "changed_at"], name="change_county_key_at"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.property_id} changed by {self.actor_kind} at {self.changed_at:%Y-%m-%d %H:%M}"
+        return f"property {self.property_key} changed by {self.actor_kind} at {self.changed_at:%Y-%m-%d %H:%M}"

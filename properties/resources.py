@@ -1,30 +1,34 @@
 """django-import-export resources for parcels and sales, used by the admin's import (dry run, then confirm).
 
 - The `county` column is the county slug, resolved only among the counties where the importing user may
-  change data: an unknown county, or one the user may not change, is a row error, never a crash.
+  change data: any other slug (unknown, or a county the user may not change) is one and the same row error,
+  so a file cannot probe which counties exist.
 - Rows are identified by (county slug, property_id) for properties and (county slug, sale_id) for sales.
-- Every property created or changed by an import is audited: a PropertyChange (actor kind "import", the
-  user, source = the file name) with old -> new per field, and changed current values also land in the
-  property's value history as an `import` row for the roll year.
+- Each existing row is locked and read fresh before the file's values are applied to it (a parcel's row; for
+  a sale, its parcel's row, which is the lock of everything of the parcel), as `property_update` does.
+- Rows are saved through the services (properties.services): the same validation (land + improvements =
+  market, under the lock), one audit row each (actor kind "import", the user, source = the file name), changed
+  current values in the value history as an `import` row, and a parcel's last sale kept right by its sales.
 - Export goes through the same resources and contains only the counties the user may view.
 """
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from import_export import fields, resources
-from import_export.widgets import ForeignKeyWidget
+from import_export import fields, resources, widgets
+from import_export.instance_loaders import ModelInstanceLoader
 
 from counties.models import County
 from properties.choices import ActorKind, ValueSource
-from properties.models import VALUE_FIELDS, Neighborhood, Property, Sale
+from properties.fields import LAST_SALE_FIELDS, PROPERTY_EDITABLE_FIELDS, PROPERTY_KEY_FIELDS, SALE_EDITABLE_FIELDS
+from properties.models import Neighborhood, Property, Sale
 from properties.services import (
     Actor,
-    changes_between,
-    property_record_creation,
+    property_create,
     property_snapshot,
-    property_value_record,
-    record_change,
+    property_update,
+    sale_create,
+    sale_update,
 )
 
 ADMIN_IMPORT_SOURCE = "admin import"
@@ -37,7 +41,7 @@ def _cell_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-class CountySlugWidget(ForeignKeyWidget):
+class CountySlugWidget(widgets.ForeignKeyWidget):
     """The `county` column: a county slug, found only among the counties the importing user may change."""
 
     def __init__(self, **kwargs):
@@ -56,13 +60,13 @@ class CountySlugWidget(ForeignKeyWidget):
             try:
                 self._found[slug] = self.get_queryset(slug, row).get(slug=slug)
             except County.DoesNotExist:
-                if County.objects.filter(slug=slug).exists():
-                    raise ValueError(f"You may not change data in county {slug!r}.") from None
-                raise ValueError(f"Unknown county {slug!r}.") from None
+                # One message for a county that does not exist and one the user may not change: the import must
+                # not reveal which counties exist (the API hides them the same way).
+                raise ValueError(f"No county {slug!r} where you may change data.") from None
         return self._found[slug]
 
 
-class InCountyWidget(ForeignKeyWidget):
+class InCountyWidget(widgets.ForeignKeyWidget):
     """A foreign key given by a key that is unique within a county (neighborhood code, property id)."""
 
     def __init__(self, model, field: str, label: str, *, integer: bool = False, **kwargs):
@@ -89,11 +93,23 @@ class InCountyWidget(ForeignKeyWidget):
             raise ValueError(f"Unknown {self.label} {key!r} in county {county!r}.") from None
 
 
+class LockingInstanceLoader(ModelInstanceLoader):
+    """Finds a row's existing object locked (SELECT ... FOR UPDATE) and read fresh, in one query.
+
+    `lock_of` names what is locked: the parcel itself, or for a sale its parcel (all writes of a parcel's sales
+    lock the parcel first, so sales imports and admin edits take their locks in the same order).
+    """
+
+    def get_queryset(self):
+        return self.resource.get_queryset().select_for_update(of=self.resource.lock_of)
+
+
 class CountyScopedResource(resources.ModelResource):
     """Base for county-scoped resources: knows the user, checks each row's county, exports visible rows only."""
 
     county = fields.Field(attribute="county", column_name="county", widget=CountySlugWidget())
     required_id_fields: tuple[str, ...] = ()  # import id fields that must not be empty (besides county)
+    lock_of: tuple[str, ...] = ("self",)  # what LockingInstanceLoader locks: see there
 
     def __init__(self, user=None, **kwargs):
         super().__init__(**kwargs)
@@ -147,6 +163,32 @@ class CountyScopedResource(resources.ModelResource):
         """A dry run without transactions does not save (with transactions it saves, then rolls back)."""
         return bool(kwargs.get("dry_run")) and not kwargs.get("using_transactions")
 
+    def after_init_instance(self, instance, new, row, **kwargs):
+        # The state the file's row is applied to (read under the row's lock): what the changes are taken against.
+        instance._import_before = None if new else self.import_snapshot(instance)
+
+    def import_snapshot(self, instance) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def import_changes(self, instance) -> dict[str, Any]:
+        """{field: new value} for each editable field the file's row changed."""
+        before = instance._import_before
+        after = self.import_snapshot(instance)
+        return {field: getattr(instance, field) for field, value in after.items() if before.get(field) != value}
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """Save through the services (lock, rules, audit); a dry run without transactions saves nothing."""
+        if self.nothing_saved(kwargs):
+            return
+        self.service_save(instance, is_create=is_create, actor=self.import_actor(kwargs))
+
+    def service_save(self, instance, *, is_create: bool, actor: Actor) -> None:
+        raise NotImplementedError
+
+
+def _export_only(name: str, widget) -> fields.Field:
+    return fields.Field(attribute=name, column_name=name, widget=widget, readonly=True)
+
 
 class PropertyResource(CountyScopedResource):
     neighborhood = fields.Field(
@@ -154,18 +196,22 @@ class PropertyResource(CountyScopedResource):
         column_name="neighborhood",
         widget=InCountyWidget(Neighborhood, "code", "neighborhood code"),
     )
+    # Derived from the parcel's sales (import sales to change them): exported, never imported.
+    last_sale_date = _export_only("last_sale_date", widgets.DateWidget())
+    last_sale_price = _export_only("last_sale_price", widgets.IntegerWidget())
     required_id_fields = ("property_id",)
 
     class Meta:
         model = Property
         name = "Properties (county slug + property id)"
+        # Every editable field but the polygon (loads and the API carry geometry; a spreadsheet cannot).
         fields = (
-            "county", "property_id", "parcel_number", "property_type", "class_code", "neighborhood",
-            "situs_address", "situs_city", "situs_zip", "owner_name", "owner_address", "legal_description",
-            "land_area_sqft", "acreage", "living_area", "year_built", "effective_year", "bedrooms", "bathrooms",
-            "quality", "condition", *VALUE_FIELDS, "value_year", "last_sale_date", "last_sale_price", "is_active",
-        )  # fmt: skip
-        import_id_fields = ("county", "property_id")
+            *PROPERTY_KEY_FIELDS,
+            *(field for field in PROPERTY_EDITABLE_FIELDS if field != "geometry"),
+            *LAST_SALE_FIELDS,
+        )
+        import_id_fields = PROPERTY_KEY_FIELDS
+        instance_loader_class = LockingInstanceLoader
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
@@ -174,31 +220,16 @@ class PropertyResource(CountyScopedResource):
     def filter_export(self, queryset, **kwargs):
         return super().filter_export(queryset, **kwargs).select_related("county", "neighborhood").defer("geometry")
 
-    def after_init_instance(self, instance, new, row, **kwargs):
-        # The state before the row is applied: what the audit compares against.
-        instance._import_before = None if new else property_snapshot(instance)
+    def import_snapshot(self, instance) -> dict[str, Any]:
+        return property_snapshot(instance)
 
-    def before_save_instance(self, instance, row, **kwargs):
-        before = getattr(instance, "_import_before", None) or {}
-        values_changed = any(before.get(f) != getattr(instance, f) for f in VALUE_FIELDS)
-        if values_changed and instance.value_year is None:
-            # Values belong to a roll year; without one in the file they are the county's working year's.
-            instance.value_year = instance.county.working_roll_year
-
-    def after_save_instance(self, instance, row, **kwargs):
-        if self.nothing_saved(kwargs):
+    def service_save(self, instance, *, is_create: bool, actor: Actor) -> None:
+        if is_create:
+            property_create(prop=instance, actor=actor, value_source=ValueSource.IMPORT)
             return
-        before = getattr(instance, "_import_before", None)
-        if before is None:
-            change = property_record_creation(prop=instance, actor=self.import_actor(kwargs))
-        else:
-            changes = changes_between(before, property_snapshot(instance))
-            if not changes:
-                return
-            change = record_change(prop=instance, changes=changes, actor=self.import_actor(kwargs))
-        if change.changes.keys() & set(VALUE_FIELDS):
-            property_value_record(prop=instance, source=ValueSource.IMPORT)
-        instance._import_before = property_snapshot(instance)
+        changes = self.import_changes(instance)
+        if changes:
+            property_update(prop=instance, data=changes, actor=actor, value_source=ValueSource.IMPORT)
 
 
 class SaleResource(CountyScopedResource):
@@ -209,19 +240,37 @@ class SaleResource(CountyScopedResource):
     )
     parcel_number = fields.Field(attribute="property__parcel_number", column_name="parcel_number", readonly=True)
     required_id_fields = ("sale_id",)
+    lock_of = ("property",)  # a sale's writes are serialized by its parcel's lock (properties.services)
 
     class Meta:
         model = Sale
         name = "Sales (county slug + sale id)"
-        fields = (
-            "county", "sale_id", "property", "parcel_number", "sale_date", "sale_price", "adjusted_price",
-            "deed_type", "validity_code", "is_valid", "excise_number", "is_multi_parcel",
-        )  # fmt: skip
+        fields = ("county", "property", "parcel_number", *SALE_EDITABLE_FIELDS)
+        export_order = ("county", "sale_id", "property", "parcel_number")
         import_id_fields = ("county", "sale_id")
+        instance_loader_class = LockingInstanceLoader
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
         use_transactions = True
 
+    def get_queryset(self):
+        return super().get_queryset().select_related("property")
+
     def filter_export(self, queryset, **kwargs):
         return super().filter_export(queryset, **kwargs).select_related("county", "property")
+
+    def import_snapshot(self, instance) -> dict[str, Any]:
+        return {"property": instance.property_id, **{field: getattr(instance, field) for field in SALE_EDITABLE_FIELDS}}
+
+    def service_save(self, instance, *, is_create: bool, actor: Actor) -> None:
+        if is_create:
+            sale_create(sale=instance, actor=actor)
+            return
+        changes = self.import_changes(instance)
+        if changes.pop("property", None) is not None:
+            raise ValidationError(
+                {"property": ["A sale stays with its parcel: delete it and record the sale on the other parcel."]}
+            )
+        if changes:
+            sale_update(sale=instance, data=changes, actor=actor)

@@ -1,24 +1,46 @@
-"""Writes to parcels, values and sales. Every change of a property goes through here and is audited."""
+"""Writes to parcels, their value history and their sales. Every change goes through here and is audited.
+
+One lock per parcel: every write of a parcel, of one of its value-history rows or of one of its sales first
+locks the parcel's row (SELECT ... FOR UPDATE) and re-reads what it changes. So the audit's "old" is what was
+really there, a concurrent edit is neither lost nor silently reverted, the rule "land + improvements = market"
+is checked against the values as they will be stored, and the parcel's last sale is computed from a stable set
+of sales. Every write leaves one PropertyChange on the parcel's trail (old -> new per field; value-history rows
+as "values[2025/manual].market_value", sales as "sales[<legacy sale id>].sale_price").
+"""
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from properties.choices import ActorKind, ValueSource
+from properties.fields import (
+    LAST_SALE_FIELDS,
+    PROPERTY_EDITABLE_FIELDS,
+    PROPERTY_RECORDED_FIELDS,
+    SALE_EDITABLE_FIELDS,
+    VALUE_FIELDS,
+)
 from properties.geometry import geometry_columns
-from properties.models import VALUE_FIELDS, Property, PropertyChange, PropertyValue
+from properties.models import Property, PropertyChange, PropertyValue, Sale
 
-# The fields of a property that a person or a job may change (the rest are keys or derived).
-EDITABLE_FIELDS = (
-    "parcel_number", "property_type", "class_code", "neighborhood", "situs_address", "situs_city", "situs_zip",
-    "owner_name", "owner_address", "legal_description", "land_area_sqft", "acreage", "living_area", "year_built",
-    "effective_year", "bedrooms", "bathrooms", "quality", "condition", "geometry", *VALUE_FIELDS, "value_year",
-    "last_sale_date", "last_sale_price", "is_active",
-)  # fmt: skip
+# Kept under its old name for callers outside this app (the list itself lives in properties.fields).
+EDITABLE_FIELDS = PROPERTY_EDITABLE_FIELDS
+
+# A parcel's last sale is its latest by date, valid or not: the last change of ownership on record, as the
+# assessor's roll shows it (and as the demo generator and PACS derive it). Ties: the higher legacy sale id, then
+# the later row.
+LAST_SALE_ORDER = ("-sale_date", F("sale_id").desc(nulls_last=True), "-pk")
+
+# The rule every write of values obeys (when all three are known): the market value is land plus improvements.
+VALUES_THAT_ADD_UP = ("land_value", "improvement_value", "market_value")
 
 
 @dataclass(frozen=True)
@@ -59,31 +81,135 @@ def _comparable(value: Any) -> Any:
     return bytes(value) if isinstance(value, memoryview) else value
 
 
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == b""
+
+
+def _value_key(roll_year: int, source: str) -> str:
+    return f"values[{roll_year}/{source}]"
+
+
+def _sale_key(sale: Sale) -> str:
+    """A sale's name on its parcel's trail: its legacy sale id, or its TerraFusion id when it has none."""
+    return f"sales[{sale.sale_id}]" if sale.sale_id is not None else f"sales[id={sale.pk}]"
+
+
+def _created(prefix: str, state: dict[str, Any]) -> dict:
+    return {
+        f"{prefix}{field}": {"old": None, "new": _audit_value(field, value)}
+        for field, value in state.items()
+        if not _is_empty(value)
+    }
+
+
+def _deleted(prefix: str, state: dict[str, Any]) -> dict:
+    return {
+        f"{prefix}{field}": {"old": _audit_value(field, value), "new": None}
+        for field, value in state.items()
+        if not _is_empty(value)
+    }
+
+
 def record_change(*, prop: Property, changes: dict, actor: Actor) -> PropertyChange:
-    return PropertyChange.objects.create(
-        county_id=prop.county_id,
-        property=prop,
-        actor_kind=actor.kind,
-        user=actor.user if actor.user is not None and actor.user.is_authenticated else None,
-        job_id=actor.job_id,
-        source=actor.source[:120],
-        changes=changes,
+    """Write one audit row on the parcel's trail."""
+    return PropertyChange.objects.create(**_change_fields(prop=prop, changes=changes, actor=actor))
+
+
+def _change_fields(*, prop: Property, changes: dict, actor: Actor) -> dict[str, Any]:
+    return {
+        "county_id": prop.county_id,
+        "property": prop,
+        "property_key": prop.property_id,
+        "actor_kind": actor.kind,
+        "user": actor.user if actor.user is not None and actor.user.is_authenticated else None,
+        "job_id": actor.job_id,
+        "source": actor.source[:120],
+        "changes": changes,
+    }
+
+
+def property_values_check(*, land: int | None, improvement: int | None, market: int | None) -> None:
+    """Refuse values whose market value is not land + improvements (checked only when all three are known)."""
+    if None in (land, improvement, market) or land + improvement == market:
+        return
+    raise ValidationError(
+        {
+            "market_value": [
+                f"Market value ({market:,}) must equal land value + improvement value "
+                f"({land:,} + {improvement:,} = {land + improvement:,})."
+            ]
+        },
+        code="values_do_not_add_up",
     )
 
 
+def _check_values_of(obj: Property | PropertyValue) -> None:
+    property_values_check(land=obj.land_value, improvement=obj.improvement_value, market=obj.market_value)
+
+
+def _property_lock(pk: int) -> Property:
+    """Lock a parcel's row (the lock of everything of the parcel) and return it as it is now."""
+    return Property.objects.select_for_update(of=("self",)).select_related("county").get(pk=pk)
+
+
+def property_snapshot(prop: Property) -> dict[str, Any]:
+    """The editable state of a property (foreign keys by id), for diffing a form's or a file's changes."""
+    return {field: _comparable(getattr(prop, _field_key(field))) for field in PROPERTY_EDITABLE_FIELDS}
+
+
+def _property_record(prop: Property) -> dict[str, Any]:
+    return {field: _comparable(getattr(prop, _field_key(field))) for field in PROPERTY_RECORDED_FIELDS}
+
+
+def _sale_state(sale: Sale) -> dict[str, Any]:
+    return {field: getattr(sale, field) for field in SALE_EDITABLE_FIELDS}
+
+
+def _values_need_a_year(prop: Property) -> bool:
+    return prop.value_year is None and any(getattr(prop, field) is not None for field in VALUE_FIELDS)
+
+
 @transaction.atomic
-def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> PropertyChange | None:
+def property_create(*, prop: Property, actor: Actor, value_source: ValueSource = ValueSource.MANUAL) -> PropertyChange:
+    """Save a new parcel (built by a form or a file row), validated, with its creation and values on the record.
+
+    Values without a roll year take the county's working year; they enter the value history as a
+    `value_source` row. The last sale is derived from sales, so a new parcel has none.
+    """
+    if prop.pk is not None:
+        raise ValueError("property_create saves a new parcel; change an existing one with property_update.")
+    if prop.county_id is None:
+        raise ValidationError({"county": ["A parcel belongs to a county."]})
+    if _values_need_a_year(prop):
+        prop.value_year = prop.county.working_roll_year
+    for field in LAST_SALE_FIELDS:
+        setattr(prop, field, None)
+    for column, value in geometry_columns(prop.geometry).items():
+        setattr(prop, column, value)
+    prop.full_clean()
+    _check_values_of(prop)
+    prop.save(force_insert=True)
+    changes = _created("", _property_record(prop))
+    if any(getattr(prop, field) is not None for field in VALUE_FIELDS):
+        changes.update(_value_row_write(prop=prop, source=value_source))
+    return record_change(prop=prop, changes=changes, actor=actor)
+
+
+@transaction.atomic
+def property_update(
+    *, prop: Property, data: dict[str, Any], actor: Actor, value_source: ValueSource = ValueSource.MANUAL
+) -> PropertyChange | None:
     """Change characteristics and current values of one property, validated, with an audit row.
 
     The row is locked and re-read first, so the audit's "old" is what was really there and a
     concurrent edit of another field is neither lost nor silently reverted. When current values
-    change, the value history's `manual` row for the roll year follows. Returns the audit row, or
-    None when nothing changed; `prop` is left as saved.
+    change, they must add up (land + improvements = market) and the value history's `value_source` row
+    for the roll year follows. Returns the audit row, or None when nothing changed; `prop` is left as saved.
     """
-    unknown = set(data) - set(EDITABLE_FIELDS)
+    unknown = set(data) - set(PROPERTY_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}.")
-    Property.objects.select_for_update().filter(pk=prop.pk).exists()
+    _property_lock(prop.pk)
     prop.refresh_from_db()
     changes = {}
     for field, new in data.items():
@@ -95,7 +221,8 @@ def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> Pr
             setattr(prop, key, new_value)
     if not changes:
         return None
-    if changes.keys() & set(VALUE_FIELDS) and prop.value_year is None:
+    values_changed = bool(changes.keys() & set(VALUE_FIELDS))
+    if values_changed and prop.value_year is None:
         # Values belong to a roll year: without one they are the county's working year's, on the record.
         prop.value_year = prop.county.working_roll_year
         changes["value_year"] = {"old": None, "new": prop.value_year}
@@ -106,41 +233,241 @@ def property_update(*, prop: Property, data: dict[str, Any], actor: Actor) -> Pr
             setattr(prop, column, value)
         columns += list(derived)
     prop.full_clean(validate_unique=False, validate_constraints=True)
+    if changes.keys() & set(VALUES_THAT_ADD_UP):
+        _check_values_of(prop)  # under the lock: against the values as they will be stored
     prop.save(update_fields=[*columns, "updated_at"])
-    if changes.keys() & set(VALUE_FIELDS):
-        property_value_record(prop=prop, source=ValueSource.MANUAL)
+    if values_changed:
+        changes.update(_value_row_write(prop=prop, source=value_source))
     return record_change(prop=prop, changes=changes, actor=actor)
 
 
-def property_value_record(*, prop: Property, source: ValueSource) -> PropertyValue:
-    """Write the property's current values into its value history (one row per roll year and source)."""
+def _value_row_write(*, prop: Property, source: ValueSource) -> dict:
+    """Write the property's current values into its history row for (value_year, source); returns its changes.
+
+    The caller holds the parcel's lock and records the returned changes on the parcel's trail.
+    """
     if prop.value_year is None:
         raise ValueError("The property's values have no roll year (value_year).")
-    row, _ = PropertyValue.objects.update_or_create(
-        property=prop,
-        roll_year=prop.value_year,
-        source=source,
-        defaults={"county_id": prop.county_id, **{field: getattr(prop, field) for field in VALUE_FIELDS}},
-    )
-    return row
-
-
-def property_record_creation(*, prop: Property, actor: Actor) -> PropertyChange:
-    """Audit a newly created property: every field it was created with, old None."""
+    prefix = _value_key(prop.value_year, source) + "."
+    values = {field: getattr(prop, field) for field in VALUE_FIELDS}
+    row = PropertyValue.objects.filter(property=prop, roll_year=prop.value_year, source=source).first()
+    if row is None:
+        PropertyValue.objects.create(
+            county_id=prop.county_id, property=prop, roll_year=prop.value_year, source=source, **values
+        )
+        return _created(prefix, values)
     changes = {
-        field: change
-        for field, change in changes_between({}, property_snapshot(prop)).items()
-        if change["new"] not in (None, "")
+        f"{prefix}{field}": {"old": getattr(row, field), "new": value}
+        for field, value in values.items()
+        if getattr(row, field) != value
     }
+    if changes:
+        for field, value in values.items():
+            setattr(row, field, value)
+        row.save(update_fields=[*VALUE_FIELDS, "updated_at"])
+    return changes
+
+
+@transaction.atomic
+def property_value_update(*, value: PropertyValue, data: dict[str, Any], actor: Actor) -> PropertyChange | None:
+    """Correct an uncertified manual value-history row, under its parcel's lock, with an audit row."""
+    unknown = set(data) - set(VALUE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}.")
+    prop = _property_lock(value.property_id)
+    value.refresh_from_db()
+    if value.is_certified or value.source != ValueSource.MANUAL:
+        # Certified values, and values from PACS, models and files, are the record as it was made.
+        raise ValidationError("Only uncertified manual values can be corrected.", code="value_row_locked")
+    prefix = _value_key(value.roll_year, value.source) + "."
+    changes = {}
+    for field, new in data.items():
+        old = getattr(value, field)
+        if old != new:
+            changes[f"{prefix}{field}"] = {"old": old, "new": new}
+            setattr(value, field, new)
+    if not changes:
+        return None
+    value.full_clean(validate_unique=False, validate_constraints=True)
+    if data.keys() & set(VALUES_THAT_ADD_UP):
+        _check_values_of(value)
+    value.save(update_fields=[*data, "updated_at"])
     return record_change(prop=prop, changes=changes, actor=actor)
 
 
-def property_snapshot(prop: Property) -> dict[str, Any]:
-    """The editable state of a property, for diffing saves made outside `property_update` (imports)."""
-    return {field: _comparable(getattr(prop, _field_key(field))) for field in EDITABLE_FIELDS}
+def property_deletion_blockers(*, property_ids: list[int]) -> list[str]:
+    """Why these parcels may not be deleted: certified values are the legal roll (deactivate those parcels)."""
+    certified = (
+        PropertyValue.objects.filter(property_id__in=property_ids, is_certified=True)
+        .values_list("property__parcel_number", "roll_year")
+        .order_by("property__parcel_number", "roll_year")
+        .distinct()
+    )
+    years: dict[str, list[int]] = defaultdict(list)
+    for parcel_number, roll_year in certified:
+        years[parcel_number].append(roll_year)
+    return [
+        f"Parcel {parcel_number} has certified values ({', '.join(map(str, roll_years))}): certified values are "
+        "the legal roll, so it cannot be deleted. Deactivate it instead (clear Active)."
+        for parcel_number, roll_years in years.items()
+    ]
+
+
+@transaction.atomic
+def property_delete(*, prop: Property, actor: Actor) -> PropertyChange:
+    """Delete one parcel with its values and sales, all recorded first on its trail, which survives it."""
+    records = property_delete_many(properties=Property.objects.filter(pk=prop.pk), actor=actor)
+    if not records:
+        raise Property.DoesNotExist(f"Property {prop.pk} no longer exists.")
+    return records[0]
+
+
+@transaction.atomic
+def property_delete_many(*, properties: QuerySet[Property], actor: Actor) -> list[PropertyChange]:
+    """Delete parcels with their values and sales; each leaves a last audit row listing everything removed.
+
+    The choice, for an assessor: the audit trail is never deleted. Before a parcel goes, one PropertyChange
+    records its fields, each value-history row ("values[2024/pacs].market_value") and each sale
+    ("sales[9001].sale_price") as old -> None; the parcel's trail then outlives it (PropertyChange.property is
+    cleared, `property_key` keeps its legacy id). A parcel with certified values is refused with a
+    ValidationError (the certified roll is the legal record): deactivate it instead (is_active=False through
+    property_update), which is the ordinary, audited way to retire a parcel. A few queries for any number of
+    parcels (no query per parcel).
+    """
+    # Locked in id order, so two deletes (or a delete and an edit) of the same parcels cannot deadlock.
+    props = list(
+        Property.objects.select_for_update(of=("self",)).filter(pk__in=Subquery(properties.values("pk"))).order_by("pk")
+    )
+    ids = [prop.pk for prop in props]
+    blockers = property_deletion_blockers(property_ids=ids)
+    if blockers:
+        raise ValidationError(blockers, code="certified_values")
+    values: dict[int, list[PropertyValue]] = defaultdict(list)
+    for row in PropertyValue.objects.filter(property_id__in=ids).order_by("roll_year", "source"):
+        values[row.property_id].append(row)
+    sales: dict[int, list[Sale]] = defaultdict(list)
+    for sale in Sale.objects.filter(property_id__in=ids).order_by("sale_date", "pk"):
+        sales[sale.property_id].append(sale)
+    records = []
+    for prop in props:
+        changes = _deleted("", _property_record(prop))
+        for row in values[prop.pk]:
+            state = {field: getattr(row, field) for field in VALUE_FIELDS}
+            changes.update(_deleted(_value_key(row.roll_year, row.source) + ".", state))
+        for sale in sales[prop.pk]:
+            changes.update(_deleted(_sale_key(sale) + ".", _sale_state(sale)))
+        records.append(PropertyChange(**_change_fields(prop=prop, changes=changes, actor=actor)))
+    records = PropertyChange.objects.bulk_create(records)
+    Sale.objects.filter(property_id__in=ids).delete()
+    PropertyValue.objects.filter(property_id__in=ids).delete()
+    Property.objects.filter(pk__in=ids).delete()  # the trail's link is cleared (SET_NULL), its rows stay
+    return records
+
+
+def _last_sales_refresh(props: list[Property]) -> dict[int, dict]:
+    """Set each locked parcel's last sale from its sales (one read, one write); returns the changes by parcel."""
+    latest = Sale.objects.filter(property=OuterRef("pk")).order_by(*LAST_SALE_ORDER)
+    now = Property.objects.filter(pk__in=[prop.pk for prop in props]).annotate(
+        latest_date=Subquery(latest.values("sale_date")[:1]), latest_price=Subquery(latest.values("sale_price")[:1])
+    )
+    found = {pk: (date, price) for pk, date, price in now.values_list("pk", "latest_date", "latest_price")}
+    changes: dict[int, dict] = {}
+    changed = []
+    for prop in props:
+        new = dict(zip(LAST_SALE_FIELDS, found.get(prop.pk, (None, None)), strict=True))
+        diff = {
+            field: {"old": _audit_value(field, getattr(prop, field)), "new": _audit_value(field, value)}
+            for field, value in new.items()
+            if getattr(prop, field) != value
+        }
+        if diff:
+            for field, value in new.items():
+                setattr(prop, field, value)
+            prop.updated_at = timezone.now()
+            changed.append(prop)
+        changes[prop.pk] = diff
+    if changed:
+        Property.objects.bulk_update(changed, [*LAST_SALE_FIELDS, "updated_at"])
+    return changes
+
+
+def _sale_prepare(*, sale: Sale, prop: Property) -> None:
+    if sale.county_id is not None and sale.county_id != prop.county_id:
+        raise ValidationError({"property": ["This property belongs to another county."]})
+    sale.county_id = prop.county_id
+    sale.property = prop
+
+
+@transaction.atomic
+def sale_create(*, sale: Sale, actor: Actor) -> PropertyChange:
+    """Record a new sale of a parcel (its county is the parcel's), audited, keeping the parcel's last sale right."""
+    if sale.pk is not None:
+        raise ValueError("sale_create records a new sale; change an existing one with sale_update.")
+    prop = _property_lock(sale.property_id)
+    _sale_prepare(sale=sale, prop=prop)
+    sale.full_clean()
+    sale.save(force_insert=True)
+    changes = _created(_sale_key(sale) + ".", _sale_state(sale))
+    changes.update(_last_sales_refresh([prop])[prop.pk])
+    return record_change(prop=prop, changes=changes, actor=actor)
+
+
+@transaction.atomic
+def sale_update(*, sale: Sale, data: dict[str, Any], actor: Actor) -> PropertyChange | None:
+    """Change a sale (never its parcel), under its parcel's lock, audited, keeping the last sale right."""
+    unknown = set(data) - set(SALE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}.")
+    prop = _property_lock(sale.property_id)
+    sale.refresh_from_db()
+    prefix = _sale_key(sale) + "."  # its name before the change, should its legacy id change
+    changes = {}
+    for field, new in data.items():
+        old = getattr(sale, field)
+        if old != new:
+            changes[f"{prefix}{field}"] = {"old": _audit_value(field, old), "new": _audit_value(field, new)}
+            setattr(sale, field, new)
+    if not changes:
+        return None
+    sale.full_clean()
+    sale.save(update_fields=[*data, "updated_at"])
+    changes.update(_last_sales_refresh([prop])[prop.pk])
+    return record_change(prop=prop, changes=changes, actor=actor)
+
+
+@transaction.atomic
+def sale_delete(*, sale: Sale, actor: Actor) -> PropertyChange:
+    """Delete a sale, recorded (old -> None) on its parcel's trail, keeping the parcel's last sale right."""
+    records = sale_delete_many(sales=Sale.objects.filter(pk=sale.pk), actor=actor)
+    if not records:
+        raise Sale.DoesNotExist(f"Sale {sale.pk} no longer exists.")
+    return records[0]
+
+
+@transaction.atomic
+def sale_delete_many(*, sales: QuerySet[Sale], actor: Actor) -> list[PropertyChange]:
+    """Delete sales: one audit row per parcel touched, last sales recomputed, in a few queries for any number."""
+    property_ids = Sale.objects.filter(pk__in=Subquery(sales.values("pk"))).values("property_id")
+    props = list(Property.objects.select_for_update(of=("self",)).filter(pk__in=Subquery(property_ids)).order_by("pk"))
+    doomed: dict[int, list[Sale]] = defaultdict(list)
+    for sale in Sale.objects.filter(pk__in=Subquery(sales.values("pk"))).order_by("sale_date", "pk"):
+        doomed[sale.property_id].append(sale)
+    Sale.objects.filter(pk__in=[sale.pk for group in doomed.values() for sale in group]).delete()
+    last_sales = _last_sales_refresh(props)
+    records = []
+    for prop in props:
+        if not doomed[prop.pk]:
+            continue  # its sales went meanwhile (another delete, before our lock): nothing of ours to record
+        changes = {}
+        for sale in doomed[prop.pk]:
+            changes.update(_deleted(_sale_key(sale) + ".", _sale_state(sale)))
+        changes.update(last_sales[prop.pk])
+        records.append(PropertyChange(**_change_fields(prop=prop, changes=changes, actor=actor)))
+    return PropertyChange.objects.bulk_create(records)
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict:
+    """{"field": {"old", "new"}} for each field whose value differs between two snapshots."""
     return {
         field: {"old": _audit_value(field, before.get(field)), "new": _audit_value(field, value)}
         for field, value in after.items()

@@ -4,9 +4,8 @@ import csv
 import io
 
 from counties.models import County
+from properties.models import VALUE_FIELDS
 from reporting.selectors import county_neighborhood_ids, county_summary_rows
-
-VALUE_COLUMNS = ("land_value", "improvement_value", "market_value", "assessed_value")
 
 
 def county_summary_parts(*, county: County, parts: int) -> list[list[int | None]]:
@@ -25,7 +24,7 @@ def county_summary_groups(*, county: County, neighborhood_ids: list[int | None] 
             "class_code": row["class_code"],
             "parcels": row["parcels"],
             "parcels_with_values": row["with_values"],
-            **{column: int(row[column] or 0) for column in VALUE_COLUMNS},
+            **{column: int(row[column] or 0) for column in VALUE_FIELDS},
         }
         for row in county_summary_rows(county=county, neighborhood_ids=neighborhood_ids)
     ]
@@ -37,7 +36,7 @@ def county_summary_build(*, county: County, groups: list[dict]) -> tuple[dict, b
     totals = {
         "parcels": sum(g["parcels"] for g in groups),
         "parcels_with_values": sum(g["parcels_with_values"] for g in groups),
-        **{column: sum(g[column] for g in groups) for column in VALUE_COLUMNS},
+        **{column: sum(g[column] for g in groups) for column in VALUE_FIELDS},
     }
     by_neighborhood: dict[str, dict] = {}
     for g in groups:
@@ -63,8 +62,3 @@ def county_summary_build(*, county: County, groups: list[dict]) -> tuple[dict, b
     writer.writeheader()
     writer.writerows(groups)
     return summary, out.getvalue().encode()
-
-
-def county_summary_compute(*, county: County) -> tuple[dict, bytes]:
-    """Parcel counts and value totals of a county by neighborhood and class, with county totals."""
-    return county_summary_build(county=county, groups=county_summary_groups(county=county))

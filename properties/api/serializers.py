@@ -3,21 +3,29 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from properties.fields import (
+    CENTROID_FIELDS,
+    LAST_SALE_FIELDS,
+    LIST_DEFERRED_FIELDS,
+    PROPERTY_EDITABLE_FIELDS,
+    PROPERTY_KEY_FIELDS,
+    SALE_EDITABLE_FIELDS,
+    VALUE_FIELDS,
+)
 from properties.geometry import geojson_to_wkb, wkb_to_geojson
 from properties.models import Neighborhood, Property, PropertyValue, Sale
 from terrafusion.api.fields import DetailUrlField
 
-PROPERTY_LIST_FIELDS = [
-    "id", "url", "county", "property_id", "parcel_number", "property_type", "class_code", "neighborhood",
-    "situs_address", "situs_city", "situs_zip", "owner_name", "living_area", "year_built", "bedrooms", "bathrooms",
-    "quality", "condition", "land_value", "improvement_value", "market_value", "assessed_value", "value_year",
-    "latitude", "longitude", "is_active", "updated_at",
-]  # fmt: skip
-
 PROPERTY_DETAIL_FIELDS = [
-    *PROPERTY_LIST_FIELDS, "owner_address", "legal_description", "land_area_sqft", "acreage", "effective_year",
-    "last_sale_date", "last_sale_price", "source_system", "created_at", "geometry", "values_url",
+    "id", "url", *PROPERTY_KEY_FIELDS, *PROPERTY_EDITABLE_FIELDS, *CENTROID_FIELDS, *LAST_SALE_FIELDS,
+    "source_system", "created_at", "updated_at", "values_url",
 ]  # fmt: skip
+# A list row is what a results table needs: no long texts or polygon (not even read), no secondary details.
+PROPERTY_DETAIL_ONLY_FIELDS = (
+    *LIST_DEFERRED_FIELDS, "land_area_sqft", "acreage", "effective_year", *LAST_SALE_FIELDS, "source_system",
+    "created_at", "values_url",
+)  # fmt: skip
+PROPERTY_LIST_FIELDS = [field for field in PROPERTY_DETAIL_FIELDS if field not in PROPERTY_DETAIL_ONLY_FIELDS]
 
 GEOJSON_GEOMETRY_SCHEMA = {"type": "object", "description": "GeoJSON geometry (WGS84 lon/lat)", "nullable": True}
 
@@ -66,16 +74,8 @@ class PropertyUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Property
-        fields = [
-            "parcel_number", "property_type", "class_code", "neighborhood", "situs_address", "situs_city",
-            "situs_zip", "owner_name", "owner_address", "legal_description", "land_area_sqft", "acreage",
-            "living_area", "year_built", "effective_year", "bedrooms", "bathrooms", "quality", "condition",
-            "geometry", "land_value", "improvement_value", "market_value", "assessed_value", "value_year",
-            "is_active",
-        ]  # fmt: skip
-        extra_kwargs = {
-            f: {"min_value": 0} for f in ("land_value", "improvement_value", "market_value", "assessed_value")
-        }
+        fields = list(PROPERTY_EDITABLE_FIELDS)
+        extra_kwargs = {field: {"min_value": 0} for field in VALUE_FIELDS}
 
     def validate_neighborhood(self, code):
         if code is None:
@@ -90,25 +90,14 @@ class PropertyUpdateSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Year built must be between 1700 and 2200.")
         return year
 
-    def validate(self, attrs):
-        land = attrs.get("land_value", self.instance.land_value)
-        improvements = attrs.get("improvement_value", self.instance.improvement_value)
-        market = attrs.get("market_value", self.instance.market_value)
-        touched = {"land_value", "improvement_value", "market_value"} & attrs.keys()
-        if touched and None not in (land, improvements, market) and land + improvements != market:
-            raise serializers.ValidationError(
-                {"market_value": [f"Market value must equal land + improvements ({land} + {improvements})."]}
-            )
-        return attrs
+    # "Land + improvements = market" is checked by properties.services.property_update under the row lock,
+    # against the values as they will be stored; its ValidationError is a 400 naming market_value.
 
 
 class PropertyValueSerializer(serializers.ModelSerializer):
     class Meta:
         model = PropertyValue
-        fields = [
-            "roll_year", "source", "land_value", "improvement_value", "market_value", "assessed_value",
-            "is_certified", "job_id", "created_at", "updated_at",
-        ]  # fmt: skip
+        fields = ["roll_year", "source", *VALUE_FIELDS, "is_certified", "job_id", "created_at", "updated_at"]
 
 
 class SaleSerializer(serializers.ModelSerializer):
@@ -117,10 +106,7 @@ class SaleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Sale
-        fields = [
-            "id", "county", "property", "parcel_number", "sale_id", "sale_date", "sale_price", "adjusted_price",
-            "deed_type", "validity_code", "is_valid", "excise_number", "is_multi_parcel",
-        ]  # fmt: skip
+        fields = ["id", "county", "property", "parcel_number", *SALE_EDITABLE_FIELDS]
 
 
 class PropertyFeatureSerializer(PropertySerializer):

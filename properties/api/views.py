@@ -13,6 +13,7 @@ from properties.api.serializers import (
     PropertyValueSerializer,
     SaleSerializer,
 )
+from properties.fields import LIST_DEFERRED_FIELDS
 from properties.filtersets import PropertyFilterSet, SaleFilterSet
 from properties.models import Property, PropertyValue, Sale
 from properties.services import Actor, property_update
@@ -36,7 +37,7 @@ class PropertyViewSet(CountyScopedRetrieveUpdateViewSet):
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action == "list" and not self.wants_geojson:
-            return queryset.defer("geometry", "legal_description", "owner_address")
+            return queryset.defer(*LIST_DEFERRED_FIELDS)
         return queryset
 
     @property

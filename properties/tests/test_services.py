@@ -102,16 +102,18 @@ def test_an_update_from_a_stale_object_keeps_a_concurrent_edit(county, appraiser
     assert (prop.living_area, prop.owner_name) == (2000, "B")
 
 
-def test_neighborhoods_with_parcels_and_audited_parcels_cannot_be_deleted_silently(county, appraiser):
+def test_neighborhoods_with_parcels_are_protected_and_a_parcels_trail_outlives_it(county, appraiser):
     from django.db.models import ProtectedError
 
     neighborhood = NeighborhoodFactory(county=county)
-    prop = PropertyFactory(county=county, neighborhood=neighborhood)
+    prop = PropertyFactory(county=county, neighborhood=neighborhood, property_id=4242)
     with pytest.raises(ProtectedError), transaction.atomic():
         neighborhood.delete()
-    property_update(prop=prop, data={"bedrooms": 5}, actor=Actor.for_user(appraiser, "api"))
-    with pytest.raises(ProtectedError), transaction.atomic():
-        prop.delete()
+    change = property_update(prop=prop, data={"bedrooms": 5}, actor=Actor.for_user(appraiser, "api"))
+    prop.delete()  # even a raw delete, outside the services, cannot take the audit trail with it
+    change.refresh_from_db()
+    assert (change.property, change.property_key, change.county) == (None, 4242, county)
+    assert change.changes == {"bedrooms": {"old": 3, "new": 5}}
 
 
 def test_values_without_a_roll_year_take_the_working_year_on_the_record(county, appraiser):

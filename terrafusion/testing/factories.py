@@ -99,10 +99,13 @@ class PropertyFactory(factory.django.DjangoModelFactory):
     quality = "average"
     condition = "average"
     geometry = factory.Sequence(lambda n: square_wkb(-119.2 + (n % 100) * 0.001, 46.2 + (n // 100) * 0.001))
-    land_value = 80000
-    improvement_value = 220000
+    # Values add up (land + improvements = market, the rule the services enforce) whatever market is given.
     market_value = 300000
-    assessed_value = 300000
+    land_value = factory.LazyAttribute(lambda p: None if p.market_value is None else p.market_value * 4 // 15)
+    improvement_value = factory.LazyAttribute(
+        lambda p: None if p.market_value is None or p.land_value is None else p.market_value - p.land_value
+    )
+    assessed_value = factory.SelfAttribute("market_value")
     value_year = 2025
     is_active = True
 
@@ -120,13 +123,18 @@ class PropertyValueFactory(factory.django.DjangoModelFactory):
     county = factory.SelfAttribute("property.county")
     roll_year = 2025
     source = "pacs"
-    land_value = 80000
-    improvement_value = 220000
     market_value = 300000
-    assessed_value = 300000
+    land_value = factory.LazyAttribute(lambda v: None if v.market_value is None else v.market_value * 4 // 15)
+    improvement_value = factory.LazyAttribute(
+        lambda v: None if v.market_value is None or v.land_value is None else v.market_value - v.land_value
+    )
+    assessed_value = factory.SelfAttribute("market_value")
 
 
 class SaleFactory(factory.django.DjangoModelFactory):
+    """A sale written directly (as a bulk load would): the property's last sale is not updated; use
+    properties.services.sale_create where that matters."""
+
     class Meta:
         model = Sale
 
