@@ -18,3 +18,7 @@ class TerrafusionConfig(AppConfig):
         from terrafusion.admin import register_job_admins
 
         register_job_admins()
+        # Password changes, deactivation and losing the last county role end the user's sessions.
+        from terrafusion.sessions import connect_signals
+
+        connect_signals()

@@ -1,8 +1,9 @@
-"""Authentication endpoints: JWT login, refresh (rotating), logout (blacklist) and who-am-I.
+"""Authentication endpoints: JWT login, refresh (rotating), logout (one session or all) and who-am-I.
 
 Failed logins are throttled per (username, client address) by the authentication backend
 (terrafusion/backends.py) on every login path; here, a refused login answers 429 with Retry-After.
-A general rate limit on this endpoint applies on top.
+The login's own rate and the API's default rates apply on top. Sessions, their absolute lifetime and
+their revocation live in terrafusion/sessions.py.
 """
 
 from django.contrib.auth import authenticate
@@ -11,17 +12,17 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from counties.models import County
 from counties.roles import ROLES
 from counties.services import user_county_roles
 from terrafusion.api.exceptions import ErrorSerializer
+from terrafusion.api.throttling import ScopedRateThrottle
 from terrafusion.backends import login_locked, login_window_seconds
+from terrafusion.sessions import SessionRefreshToken, session_refresh, session_start, user_sessions_revoke
 
 
 class LoginSerializer(serializers.Serializer):
@@ -36,6 +37,18 @@ class TokenPairSerializer(serializers.Serializer):
 
 class RefreshSerializer(serializers.Serializer):
     refresh = serializers.CharField()
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, help_text="The refresh token of the session to end.")
+    all = serializers.BooleanField(
+        default=False, help_text="End every session of the user (on every device); `refresh` is then optional."
+    )
+
+    def validate(self, attrs):
+        if not attrs["all"] and not attrs.get("refresh"):
+            raise serializers.ValidationError({"refresh": ["Give the refresh token to end, or all: true."]})
+        return attrs
 
 
 class TooManyFailures(exceptions.Throttled):
@@ -55,7 +68,7 @@ class _TokenEndpoint(APIView):
 class LoginView(_TokenEndpoint):
     """Exchange a username and password for an access token and a refresh token."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, ScopedRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(
@@ -76,36 +89,47 @@ class LoginView(_TokenEndpoint):
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Wrong username or password.")
         update_last_login(None, user)
-        refresh = RefreshToken.for_user(user)
+        refresh = session_start(user=user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
 class RefreshView(_TokenEndpoint):
-    """A new access token and a new refresh token; the refresh token given is blacklisted."""
+    """A new access token and a new refresh token; the refresh token given is blacklisted.
+
+    A session ends JWT_SESSION_LIFETIME after its login however often it is refreshed; a refresh token
+    can be used once (of two concurrent uses, one is refused with 401).
+    """
 
     @extend_schema(
         request=RefreshSerializer, responses={200: TokenPairSerializer, 401: OpenApiResponse(ErrorSerializer)}
     )
     def post(self, request):
-        serializer = TokenRefreshSerializer(data=request.data)
-        try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise exceptions.AuthenticationFailed(f"Refresh token rejected: {exc}") from None
-        return Response(serializer.validated_data)
-
-
-class LogoutView(APIView):
-    """Blacklist a refresh token, so it can no longer make access tokens."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=RefreshSerializer, responses={205: None, 400: OpenApiResponse(ErrorSerializer)})
-    def post(self, request):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            token = RefreshToken(serializer.validated_data["refresh"])
+            tokens = session_refresh(refresh=serializer.validated_data["refresh"])
+        except TokenError as exc:
+            raise exceptions.AuthenticationFailed(f"Refresh token rejected: {exc}.") from None
+        return Response(tokens)
+
+
+class LogoutView(APIView):
+    """End a session (blacklist its refresh token), or with `all: true` every session of the user.
+
+    Ending every session also refuses the user's access tokens issued before it.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=LogoutSerializer, responses={205: None, 400: OpenApiResponse(ErrorSerializer)})
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data["all"]:
+            user_sessions_revoke(user_id=request.user.pk)
+            return Response(status=status.HTTP_205_RESET_CONTENT)
+        try:
+            token = SessionRefreshToken(serializer.validated_data["refresh"])
             if str(token.get("user_id")) != str(request.user.pk):
                 raise exceptions.PermissionDenied("That refresh token belongs to another user.")
             token.blacklist()

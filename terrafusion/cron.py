@@ -4,6 +4,7 @@ from django.conf import settings
 from rq import cron
 
 from terrafusion.jobs.sweep import sweep_stale_jobs
+from terrafusion.sessions import tokens_flush_expired
 
 cron.register(
     sweep_stale_jobs,
@@ -11,4 +12,13 @@ cron.register(
     interval=settings.JOB_SWEEP_INTERVAL_SECONDS,
     job_timeout=300,
     name="sweep_stale_jobs",
+)
+
+# Expired refresh tokens (and their blacklist rows) serve no purpose: keep the tables small.
+cron.register(
+    tokens_flush_expired,
+    queue_name="default",
+    interval=3600,
+    job_timeout=300,
+    name="tokens_flush_expired",
 )

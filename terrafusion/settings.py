@@ -4,10 +4,13 @@ With nothing set, the platform runs on the zero-setup quick start: a SQLite file
 Redis under var/. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and SECURE_HTTPS.
 """
 
+import re
 import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from terrafusion.embedded_redis import embedded_redis_url
 from terrafusion.env import env_bool, env_database, env_duration, env_int, env_list, env_str
@@ -180,7 +183,15 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "LEEWAY": 0,
+    # Access tokens that are refused once their user's sessions were revoked (terrafusion/sessions.py).
+    "AUTH_TOKEN_CLASSES": ("terrafusion.sessions.SessionAccessToken",),
+    # Tokens carry a hash of the password hash: a password change or reset refuses older access tokens.
+    "CHECK_REVOKE_TOKEN": True,
+    "CHECK_USER_IS_ACTIVE": True,  # a deactivated user's tokens are refused at once
 }
+# A session (a login and its chain of rotated refresh tokens) ends this long after the login, however
+# often it is refreshed; then the user signs in again.
+JWT_SESSION_LIFETIME = env_duration("JWT_SESSION_LIFETIME", timedelta(hours=12))
 
 # Failed logins per (username, client address) before further attempts get 429.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
@@ -191,6 +202,17 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 LOGIN_URL = "admin:login"
 
 # --- API ---------------------------------------------------------------------------------------
+
+
+def _env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as `1200/min`, checked at start-up so a typo stops the deploy, not a request."""
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate; use a number of requests per second, min, hour or day, e.g. 1200/min."
+        )
+    return value
+
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -210,9 +232,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "terrafusion.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "terrafusion.api.exceptions.exception_handler",
+    # Every endpoint: per signed-in user, and per client address for anonymous requests (429 with Retry-After).
+    # Counts live in the shared Redis cache. NUM_PROXIES decides which address is the client's.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "terrafusion.api.throttling.UserRateThrottle",
+        "terrafusion.api.throttling.AnonRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
-        "login": env_str("LOGIN_RATE", "60/min"),
-        "job_create": env_str("API_THROTTLE_JOBS", "30/min"),
+        "user": _env_rate("API_THROTTLE_USER", "1200/min"),
+        "anon": _env_rate("API_THROTTLE_ANON", "120/min"),
+        "login": _env_rate("LOGIN_RATE", "60/min"),
+        "job_create": _env_rate("API_THROTTLE_JOBS", "30/min"),
     },
     "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -5,10 +5,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
 from django.urls import URLPattern, include, path
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from terrafusion import auth, health
 from terrafusion.api.routes import app_api_urlpatterns, job_kind_urlpatterns
+from terrafusion.api.schema_view import CachedSpectacularAPIView
 from terrafusion.metrics import metrics_view
 
 _operators_only = user_passes_test(lambda user: user.is_active and user.is_superuser, login_url="admin:login")
@@ -43,7 +44,7 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),  # built once per process
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health/live", health.live, name="health-live"),

@@ -56,6 +56,32 @@ def _codes(detail):
     return getattr(detail, "code", "invalid")
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _code_and_message(exc) -> tuple[str, str]:
+    """The code and a plain sentence for a non-validation error, whatever the shape of its detail.
+
+    simplejwt's errors carry a dict ({"detail", "code", "messages": [{"message", ...}]}) that str()
+    would show as Python repr; its most specific reason (why the token was refused) is the message.
+    """
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    default_code = getattr(exc, "default_code", "error")
+    if isinstance(detail, dict):
+        reasons = [str(m["message"]) for m in detail.get("messages") or [] if isinstance(m, dict) and "message" in m]
+        message = "; ".join(dict.fromkeys(reasons)) or str(detail.get("detail") or getattr(exc, "default_detail", ""))
+        return str(detail.get("code") or default_code), _sentence(message)
+    if isinstance(detail, list):
+        code = getattr(detail[0], "code", None) if detail else None
+        return str(code or default_code), _sentence(" ".join(str(item) for item in detail))
+    return str(getattr(detail, "code", None) or default_code), str(detail)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
@@ -77,9 +103,7 @@ def exception_handler(exc, context):
         body["message"] = f"Invalid input. {where}{reasons[0]}"
         body["fields"] = fields
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        body["code"] = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
-        body["message"] = str(detail)
+        body["code"], body["message"] = _code_and_message(exc)
     headers = {k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
     return Response({"error": body}, status=response.status_code, headers=headers)
 

@@ -147,7 +147,7 @@ def test_me_lists_counties_roles_and_permissions(county):
     franklin = CountyFactory(slug="franklin-wa", name="Franklin", fips_code="53021")
     CountyFactory(slug="yakima-wa", name="Yakima", fips_code="53077")  # no role there: not listed
     user = user_with_role(county, "appraiser")
-    user_with_role(franklin, "viewer", username=user.username)
+    user = user_with_role(franklin, "viewer", username=user.username)  # the factory set the password anew
     response = me(str(AccessToken.for_user(user)))
     assert response.status_code == 200
     counties = {c["slug"]: c for c in response.json()["counties"]}
@@ -181,3 +181,26 @@ def test_admin_and_api_logins_share_the_lockout(viewer, client, api_client, sett
     client.post(reverse("admin:login"), {"username": "viewer", "password": PASSWORD})
     assert "_auth_user_id" not in client.session
     assert login(api_client, "viewer").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("make_token", "code", "message"),
+    [
+        ("inactive", "user_inactive", "User is inactive."),
+        ("expired", "token_not_valid", "Token is expired."),
+        ("garbage", "token_not_valid", "Token is invalid."),
+    ],
+)
+def test_token_errors_are_plain_sentences_in_the_error_shape(viewer, make_token, code, message):
+    token = AccessToken.for_user(viewer)
+    if make_token == "inactive":
+        viewer.is_active = False
+        viewer.save()
+    elif make_token == "expired":
+        token.set_exp(lifetime=-timedelta(seconds=1))
+    raw = "not.a.token" if make_token == "garbage" else str(token)
+    response = me(raw)
+    assert response.status_code == 401
+    assert response.json() == {"error": {"status": 401, "code": code, "message": message}}
+    assert "ErrorDetail" not in response.content.decode()
+    assert response["WWW-Authenticate"].startswith("Bearer")
