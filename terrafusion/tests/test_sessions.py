@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from counties.roles import group_name
-from counties.services import user_set_county_roles, user_set_password_link
+from counties.services import county_delete, user_set_county_roles, user_set_password_link
 from terrafusion import sessions
 from terrafusion.sessions import SESSION_START_CLAIM, session_start, tokens_flush_expired
 from terrafusion.testing.factories import PASSWORD, UserFactory, user_with_role
@@ -166,6 +166,19 @@ def test_the_admin_form_setting_groups_and_a_group_clear_end_sessions_too(county
     with django_capture_on_commit_callbacks(execute=True):
         Group.objects.get(name=group_name(county.slug, "viewer")).user_set.clear()
     assert_session_over(other_tokens)
+
+
+@pytest.mark.django_db
+def test_deleting_the_county_of_the_last_role_ends_every_session(
+    county, other_county, django_capture_on_commit_callbacks
+):
+    user_with_role(other_county, "viewer", username="franklinonly")
+    user_with_role(county, "viewer", username="bentonstaff")
+    gone, stays = login("franklinonly"), login("bentonstaff")
+    with django_capture_on_commit_callbacks(execute=True):
+        county_delete(county=other_county)  # its role groups go without m2m signals
+    assert_session_over(gone)
+    assert refresh(stays["refresh"]).status_code == 200
 
 
 @pytest.mark.django_db
