@@ -183,7 +183,10 @@ class Sale(models.Model):
         ordering = ["-sale_date", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["county", "sale_id"], condition=Q(sale_id__isnull=False), name="sale_id_unique_in_county"
+                fields=["county", "sale_id"],
+                condition=Q(sale_id__isnull=False),
+                name="sale_id_unique_in_county",
+                violation_error_message="Another sale in this county already has this legacy sale id.",
             ),
             *_non_negative("sale", "sale_price", "adjusted_price"),
         ]

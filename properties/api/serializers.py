@@ -51,7 +51,7 @@ extend_schema_field(GEOJSON_GEOMETRY_SCHEMA)(GeometryField)
 class PropertySerializer(serializers.ModelSerializer):
     url = DetailUrlField("api:property-detail")
     county = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    neighborhood = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    neighborhood = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Property

@@ -1,12 +1,25 @@
 """The audit trail and the model's rules: every change records who, when, old and new."""
 
+import datetime
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from properties.choices import ActorKind
-from properties.models import PropertyChange, PropertyValue
-from properties.services import Actor, property_update
+from properties.models import Property, PropertyChange, PropertyValue, Sale
+from properties.services import (
+    Actor,
+    property_create,
+    property_delete,
+    property_delete_many,
+    property_update,
+    property_value_update,
+    sale_create,
+    sale_delete,
+    sale_update,
+)
 from terrafusion.testing.factories import (
     NeighborhoodFactory,
     PropertyFactory,
@@ -91,8 +104,6 @@ def test_database_constraints(county, other_county):
 
 
 def test_an_update_from_a_stale_object_keeps_a_concurrent_edit(county, appraiser):
-    from properties.models import Property
-
     prop = PropertyFactory(county=county, living_area=1000, owner_name="A")
     stale = Property.objects.get(pk=prop.pk)
     Property.objects.filter(pk=prop.pk).update(living_area=2000)  # someone else's edit, after we loaded
@@ -121,3 +132,152 @@ def test_values_without_a_roll_year_take_the_working_year_on_the_record(county, 
     change = property_update(prop=prop, data={"assessed_value": 290000}, actor=Actor.for_user(appraiser, "api"))
     assert change.changes["value_year"] == {"old": None, "new": county.working_roll_year}
     assert PropertyValue.objects.get(property=prop, source="manual").roll_year == county.working_roll_year
+
+
+# --- the rule "land + improvements = market" -----------------------------------------------------
+
+
+def test_values_must_add_up_against_the_row_as_it_is_under_the_lock(county, appraiser):
+    prop = PropertyFactory(county=county)  # 80,000 + 220,000 = 300,000
+    stale = Property.objects.get(pk=prop.pk)
+    # Someone else moves value from improvements to land (still adding up) after we loaded the parcel.
+    Property.objects.filter(pk=prop.pk).update(land_value=100000, improvement_value=200000)
+    with pytest.raises(ValidationError) as caught:
+        # Adds up against the stale copy (80,000 + 230,000), not against the row (100,000 + 230,000).
+        property_update(
+            prop=stale,
+            data={"improvement_value": 230000, "market_value": 310000},
+            actor=Actor.for_user(appraiser, "api"),
+        )
+    assert caught.value.message_dict == {
+        "market_value": [
+            "Market value (310,000) must equal land value + improvement value (100,000 + 230,000 = 330,000)."
+        ]
+    }
+    assert not PropertyChange.objects.exists()
+
+
+def test_a_parcel_created_through_the_service_must_add_up_and_gets_a_roll_year(county, appraiser):
+    actor = Actor.for_user(appraiser, "x")
+    with pytest.raises(ValidationError, match="market_value"):
+        property_create(
+            prop=Property(county=county, property_id=1, parcel_number="A", land_value=1, improvement_value=1,
+                          market_value=3),
+            actor=actor,
+        )  # fmt: skip
+    # Unknown parts (here improvements) leave nothing to check.
+    prop = Property(county=county, property_id=2, parcel_number="B", land_value=1, market_value=3)
+    change = property_create(prop=prop, actor=actor)
+    assert prop.value_year == county.working_roll_year == change.changes["value_year"]["new"]
+    assert change.changes["values[2025/manual].land_value"] == {"old": None, "new": 1}
+    assert "values[2025/manual].improvement_value" not in change.changes
+
+
+def test_value_rows_other_than_uncertified_manual_ones_are_the_record_as_made(county, appraiser):
+    actor = Actor.for_user(appraiser, "x")
+    prop = PropertyFactory(county=county)
+    for row in (
+        PropertyValueFactory(property=prop, source="pacs"),
+        PropertyValueFactory(property=prop, source="manual", roll_year=2024, is_certified=True),
+    ):
+        with pytest.raises(ValidationError, match="Only uncertified manual values can be corrected"):
+            property_value_update(value=row, data={"assessed_value": 1}, actor=actor)
+    row = PropertyValueFactory(property=prop, source="manual", roll_year=2023)
+    with pytest.raises(ValidationError, match="market_value"):
+        property_value_update(value=row, data={"land_value": 1}, actor=actor)
+    change = property_value_update(value=row, data={"assessed_value": 1}, actor=actor)
+    assert change.changes == {"values[2023/manual].assessed_value": {"old": 300000, "new": 1}}
+
+
+# --- sales and the last sale ---------------------------------------------------------------------
+
+
+def test_the_last_sale_is_the_latest_by_date_valid_or_not(county, appraiser):
+    actor = Actor.for_user(appraiser, "x")
+    prop = PropertyFactory(county=county)
+
+    def add(sale_id, day, price, **extra):
+        sale = Sale(property=prop, sale_id=sale_id, sale_date=day, sale_price=price, **extra)
+        sale_create(sale=sale, actor=actor)
+        prop.refresh_from_db()
+        return sale
+
+    valid = add(1, datetime.date(2023, 5, 1), 300000)
+    assert (prop.last_sale_date, prop.last_sale_price) == (datetime.date(2023, 5, 1), 300000)
+    family = add(2, datetime.date(2024, 1, 1), 10, is_valid=False, validity_code="13")
+    assert (prop.last_sale_date, prop.last_sale_price) == (datetime.date(2024, 1, 1), 10)
+    add(3, datetime.date(2024, 1, 1), 20)  # the same day: the higher legacy sale id is the later
+    assert prop.last_sale_price == 20
+
+    sale_update(sale=family, data={"sale_date": datetime.date(2024, 6, 1)}, actor=actor)
+    prop.refresh_from_db()
+    assert prop.last_sale_price == 10
+    change = sale_delete(sale=family, actor=actor)
+    prop.refresh_from_db()
+    assert prop.last_sale_price == 20
+    assert change.changes["sales[2].validity_code"] == {"old": "13", "new": None}
+    assert change.changes["last_sale_price"] == {"old": 10, "new": 20}
+    assert sale_update(sale=valid, data={"sale_price": 300000}, actor=actor) is None  # no change, no record
+
+
+def test_a_sale_keeps_its_parcel_and_county(county, other_county, appraiser):
+    actor = Actor.for_user(appraiser, "x")
+    prop = PropertyFactory(county=county)
+    sale = SaleFactory(property=prop)
+    with pytest.raises(ValueError, match="Not editable: county, property"):
+        sale_update(sale=sale, data={"property": PropertyFactory(county=county), "county": county}, actor=actor)
+    stray = Sale(county=other_county, property=prop, sale_date=datetime.date(2024, 1, 1), sale_price=1)
+    with pytest.raises(ValidationError, match="This property belongs to another county"):
+        sale_create(sale=stray, actor=actor)
+    assert not PropertyChange.objects.exists()
+
+
+# --- deleting parcels ----------------------------------------------------------------------------
+
+
+def test_deleting_parcels_records_everything_and_certified_values_refuse_it(county, appraiser):
+    actor = Actor.for_user(appraiser, "x")
+    plain = PropertyFactory(county=county, property_id=11)
+    PropertyValueFactory(property=plain, roll_year=2025)
+    SaleFactory(property=plain, sale_id=5, sale_price=1)
+    certified = PropertyFactory(county=county, property_id=12, parcel_number="C-12")
+    PropertyValueFactory(property=certified, roll_year=2023, is_certified=True)
+    PropertyValueFactory(property=certified, roll_year=2024, is_certified=True)
+
+    with pytest.raises(ValidationError) as caught:
+        property_delete_many(properties=Property.objects.filter(county=county), actor=actor)
+    assert caught.value.messages == [
+        "Parcel C-12 has certified values (2023, 2024): certified values are the legal roll, so it cannot be "
+        "deleted. Deactivate it instead (clear Active)."
+    ]
+    assert Property.objects.count() == 2 and not PropertyChange.objects.exists()
+
+    change = property_delete(prop=plain, actor=actor)
+    assert change.property_key == 11 and change.county == county
+    assert change.changes["values[2025/pacs].land_value"] == {"old": 80000, "new": None}
+    assert change.changes["sales[5].sale_price"] == {"old": 1, "new": None}
+    assert change.changes["geometry"]["old"].startswith("sha256:")
+    assert not Sale.objects.exists() and PropertyValue.objects.filter(property=certified).count() == 2
+    change.refresh_from_db()
+    assert change.property is None
+
+    # Retiring a parcel with certified values: deactivation, on the record.
+    retired = property_update(prop=certified, data={"is_active": False}, actor=actor)
+    assert retired.changes == {"is_active": {"old": True, "new": False}}
+
+
+def test_the_demo_county_obeys_the_rules_the_services_enforce():
+    """The generator writes in bulk, outside the services: its values add up and its last sales are the
+    services' own (so the first audited sale edit of a demo parcel changes only what it should)."""
+    from django.core.management import call_command
+
+    from properties.services import _last_sales_refresh, property_values_check
+
+    call_command("generate_demo_county", slug="rules-demo", parcels=300, seed=3, stdout=io.StringIO())
+    props = list(Property.objects.filter(county__slug="rules-demo"))
+    values = PropertyValue.objects.filter(county__slug="rules-demo")
+    assert len(props) == 300 and values.exists() and Sale.objects.filter(county__slug="rules-demo").exists()
+    for row in [*props, *values]:
+        property_values_check(land=row.land_value, improvement=row.improvement_value, market=row.market_value)
+    with transaction.atomic():
+        assert not any(_last_sales_refresh(props).values())
