@@ -31,12 +31,9 @@ from properties.fields import (
 from properties.geometry import geometry_columns
 from properties.models import Property, PropertyChange, PropertyValue, Sale
 
-# Kept under its old name for callers outside this app (the list itself lives in properties.fields).
-EDITABLE_FIELDS = PROPERTY_EDITABLE_FIELDS
-
-# A parcel's last sale is its latest by date, valid or not: the last change of ownership on record, as the
-# assessor's roll shows it (and as the demo generator and PACS derive it). Ties: the higher legacy sale id, then
-# the later row.
+# A parcel's last sale is its latest by date, valid or not: the last change of ownership on record, which is
+# what a roll's "last sale" shows (validity decides what ratio studies and models use, not what happened last).
+# The demo generator derives it the same way. Ties: the higher legacy sale id, then the later row.
 LAST_SALE_ORDER = ("-sale_date", F("sale_id").desc(nulls_last=True), "-pk")
 
 # The rule every write of values obeys (when all three are known): the market value is land plus improvements.
@@ -464,12 +461,3 @@ def sale_delete_many(*, sales: QuerySet[Sale], actor: Actor) -> list[PropertyCha
         changes.update(last_sales[prop.pk])
         records.append(PropertyChange(**_change_fields(prop=prop, changes=changes, actor=actor)))
     return PropertyChange.objects.bulk_create(records)
-
-
-def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict:
-    """{"field": {"old", "new"}} for each field whose value differs between two snapshots."""
-    return {
-        field: {"old": _audit_value(field, before.get(field)), "new": _audit_value(field, value)}
-        for field, value in after.items()
-        if before.get(field) != value
-    }

@@ -488,3 +488,20 @@ def test_every_admin_that_writes_audited_models_saves_through_the_services():
         model_admin = admin.site.get_model_admin(model)
         for name in methods:
             assert getattr(type(model_admin), name).__module__ == "properties.admin", (model, name)
+
+
+def test_property_field_lists_derive_from_one_place():
+    """properties.fields is the one list: the service, admin form, import and API follow it."""
+    from properties.api.serializers import PROPERTY_DETAIL_FIELDS, PropertyUpdateSerializer
+    from properties.fields import LAST_SALE_FIELDS, PROPERTY_EDITABLE_FIELDS, PROPERTY_KEY_FIELDS
+    from properties.resources import PropertyResource
+
+    editable = set(PROPERTY_EDITABLE_FIELDS)
+    assert set(PropertyUpdateSerializer.Meta.fields) == editable
+    assert set(PROPERTY_DETAIL_FIELDS) >= editable | set(PROPERTY_KEY_FIELDS) | set(LAST_SALE_FIELDS)
+    form_fields = set(admin.site.get_model_admin(Property).form.Meta.fields)
+    assert form_fields == (editable - {"geometry"}) | set(PROPERTY_KEY_FIELDS)  # the polygon is drawn, not typed
+    resource = PropertyResource()
+    imported = {name for name, field in resource.fields.items() if not field.readonly}
+    assert imported == (editable - {"geometry"}) | set(PROPERTY_KEY_FIELDS)
+    assert {name for name, field in resource.fields.items() if field.readonly} == set(LAST_SALE_FIELDS)
