@@ -24,6 +24,7 @@ answers a scrape gives the same total and a recycled worker causes no counter re
 Nothing here talks to Redis at import or when a registry is built; only a scrape (collect) does.
 """
 
+import functools
 import hmac
 import logging
 from collections.abc import Callable, Iterable
@@ -40,10 +41,17 @@ _KEY = "terrafusion:metrics:jobs:{kind}"
 SCRAPE_REDIS_TIMEOUT_SECONDS = 5
 
 
-def _redis():
-    import django_rq
+@functools.cache
+def _counters_redis(url: str, timeout: float | None = None):
+    """The platform's Redis (REDIS_URL), where the job counters live. Not a queue's connection: a job whose
+    queue cannot be reached is still counted (as submitted and failed) while the platform's Redis is up."""
+    import redis
 
-    return django_rq.get_connection("default")
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+def _redis():
+    return _counters_redis(settings.REDIS_URL)
 
 
 def _scrape_connection(queue_name: str):
@@ -97,7 +105,7 @@ class JobMetricsCollector:
 
         try:
             if self._connection is None:
-                self._connection = _scrape_connection("default")
+                self._connection = _counters_redis(settings.REDIS_URL, SCRAPE_REDIS_TIMEOUT_SECONDS)
             kinds = [metric_kind(model.kind) for model in job_models()]
             pipe = self._connection.pipeline(transaction=False)
             for kind in kinds:

@@ -13,12 +13,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.throttling import ScopedRateThrottle
 
 from counties.access import user_can
 from counties.models import County
 from terrafusion.api.exceptions import Conflict, ErrorSerializer
 from terrafusion.api.pagination import NewestFirstCursorPagination
+from terrafusion.api.throttling import ScopedRateThrottle
 from terrafusion.api.viewsets import CountyScopedViewSetMixin
 from terrafusion.jobs.models import JobStatus
 from terrafusion.jobs.registry import JobKind

@@ -60,7 +60,10 @@ def test_a_finish_that_loses_to_the_sweep_is_logged_not_silent(county, monkeypat
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as in production: the hand-off runs inside the request
-def test_a_job_whose_queue_is_unreachable_is_failed_in_its_202(county, settings):
+def test_a_job_whose_queue_is_unreachable_is_failed_in_its_202_and_counted(county, settings):
+    import redis
+
+    metrics_redis = redis.Redis.from_url(settings.REDIS_URL)
     analyst = user_with_role(county, "analyst")
     settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}  # nothing listens on port 1
     response = bearer_client(analyst).post(
@@ -71,6 +74,9 @@ def test_a_job_whose_queue_is_unreachable_is_failed_in_its_202(county, settings)
     assert body["status"] == "failed"
     assert "could not be queued" in body["error_message"]
     assert body["finished_at"] is not None
+    counts = metrics_redis.hgetall("terrafusion:metrics:jobs:reporting")  # the platform's Redis is up
+    assert counts[f"submitted|{county.slug}".encode()] == b"1"
+    assert counts[f"failed|{county.slug}".encode()] == b"1"
 
 
 @pytest.mark.django_db
@@ -90,21 +96,13 @@ def test_starting_jobs_is_capped_per_user(county, settings, django_capture_on_co
 
 @pytest.mark.django_db
 def test_starting_jobs_has_its_own_rate(county, settings):
-    from rest_framework.throttling import ScopedRateThrottle
-
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "job_create": "2/min"},
     }
-    from rest_framework.settings import api_settings
-
-    ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # read once at import by DRF
-    try:
-        client = bearer_client(user_with_role(county, "analyst"))
-        url = reverse("api:reporting-job-list")
-        statuses = [client.post(url, {"county": county.slug}, format="json").status_code for _ in range(3)]
-        assert statuses == [202, 202, 429]
-        listed = client.get(url)  # reading is not starting: not held back by the job rate
-        assert listed.status_code == 200
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    client = bearer_client(user_with_role(county, "analyst"))
+    url = reverse("api:reporting-job-list")
+    statuses = [client.post(url, {"county": county.slug}, format="json").status_code for _ in range(3)]
+    assert statuses == [202, 202, 429]
+    assert ReportJob.objects.count() == 2
+    assert client.get(url).status_code == 200  # reading is not starting: not held back by the job rate

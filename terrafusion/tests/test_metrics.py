@@ -83,6 +83,7 @@ class SilentSocket:
 def test_building_the_exporter_registry_does_not_touch_redis(settings):
     with SilentSocket() as hung:
         settings.RQ_QUEUES = {"default": {"URL": hung}}
+        settings.REDIS_URL = hung
         started = time.monotonic()
         registry = metrics.exporter_registry()
         assert time.monotonic() - started < 0.5
@@ -91,6 +92,7 @@ def test_building_the_exporter_registry_does_not_touch_redis(settings):
 
 def test_a_scrape_with_redis_down_or_hung_answers_without_job_figures(settings, monkeypatch, caplog):
     settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}  # nothing listens on port 1: refused
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # the job counters' Redis
     text = generate_latest(metrics.exporter_registry()).decode()
     assert "_jobs_submitted_total" not in text and "rq_queue_jobs" not in text
     assert "Could not read job metrics from Redis" in caplog.text
@@ -98,6 +100,7 @@ def test_a_scrape_with_redis_down_or_hung_answers_without_job_figures(settings, 
     monkeypatch.setattr(metrics, "SCRAPE_REDIS_TIMEOUT_SECONDS", 0.5)
     with SilentSocket() as hung:
         settings.RQ_QUEUES = {"default": {"URL": hung}}
+        settings.REDIS_URL = hung
         started = time.monotonic()
         text = generate_latest(metrics.exporter_registry()).decode()
         elapsed = time.monotonic() - started
