@@ -10,7 +10,6 @@ class TerrafusionConfig(AppConfig):
         # only `manage.py metrics_exporter` exposes them (see terrafusion/metrics.py), so starting a
         # process never touches Redis.
         from terrafusion import checks  # noqa: F401
-
         from terrafusion.jobs import registry
 
         registry.autodiscover()  # every app's jobs.py declares its job kinds
