@@ -42,3 +42,9 @@ def appraiser(county):
 @pytest.fixture
 def county_admin(county):
     return user_with_role(county, "county_admin", username="countyadmin")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests log in a lot: MD5 instead of PBKDF2 (about 1 s a login here), which tests no behaviour of ours."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

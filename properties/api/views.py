@@ -1,6 +1,6 @@
 """Parcels, their value history, and sales."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -25,7 +25,48 @@ FORMAT_PARAMETER = OpenApiParameter(
 )
 
 
-@extend_schema_view(list=extend_schema(parameters=[FORMAT_PARAMETER]))
+def _feature(properties_ref: str) -> dict:
+    return {
+        "type": "object",
+        "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"type": "object", "nullable": True, "description": "GeoJSON geometry (WGS84 lon/lat)"},
+            "properties": {"$ref": f"#/components/schemas/{properties_ref}"},
+        },
+    }
+
+
+# `?format=geojson` answers GeoJSON: a Feature for a parcel, a FeatureCollection (with the cursor links as
+# foreign members) for a page. The schema says so per media type, so a client reads either correctly.
+PROPERTY_FEATURE_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features", "next", "previous"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": _feature("Property")},
+        "next": {"type": "string", "format": "uri", "nullable": True},
+        "previous": {"type": "string", "format": "uri", "nullable": True},
+    },
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[FORMAT_PARAMETER],
+        responses={
+            (200, "application/json"): PropertySerializer(many=True),
+            (200, "application/geo+json"): OpenApiResponse(PROPERTY_FEATURE_COLLECTION),
+        },
+    ),
+    retrieve=extend_schema(
+        responses={
+            (200, "application/json"): PropertyDetailSerializer,
+            (200, "application/geo+json"): OpenApiResponse(_feature("Property")),
+        },
+    ),
+)
 class PropertyViewSet(CountyScopedRetrieveUpdateViewSet):
     # The county's settings JSON is not shown, and decoding it once per row costs more than the row.
     queryset = Property.objects.select_related("county", "neighborhood").defer("county__settings")

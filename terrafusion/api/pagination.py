@@ -57,6 +57,12 @@ class IdCursorPagination(CheckedCursorPagination):
             response.data = {**data, "next": self.get_next_link(), "previous": self.get_previous_link()}
         return response
 
+    def get_paginated_response_schema(self, schema):
+        items = schema.get("items", {})
+        if items.get("properties", {}).get("type", {}).get("enum") == ["FeatureCollection"]:
+            return items  # a GeoJSON page is the FeatureCollection itself (above), documented with its links
+        return super().get_paginated_response_schema(schema)
+
 
 class NewestFirstCursorPagination(CheckedCursorPagination):
     """Jobs and other logs: newest first."""

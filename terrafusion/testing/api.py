@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from terrafusion.testing.factories import CountyFactory, UserFactory, user_with_role
+from terrafusion.testing.openapi import assert_matches_schema
 
 
 def bearer_client(user) -> APIClient:
@@ -73,7 +74,9 @@ class EndpointContract:
         payload = self.payload(target)
         if payload is not None:
             kwargs["data"] = payload
-        return getattr(client, self.method)(self.url(target), **kwargs)
+        response = getattr(client, self.method)(self.url(target), **kwargs)
+        assert_matches_schema(response)  # every answer, allowed or refused, is one the OpenAPI schema documents
+        return response
 
     @pytest.fixture
     def home(self, db):

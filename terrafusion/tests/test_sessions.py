@@ -25,12 +25,6 @@ from terrafusion.testing.factories import PASSWORD, UserFactory, user_with_role
 User = get_user_model()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """These tests sign in often: PBKDF2's deliberate slowness would cost seconds per test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(username="viewer", password=PASSWORD) -> dict:
     response = APIClient().post(reverse("api:auth-login"), {"username": username, "password": password}, format="json")
     assert response.status_code == 200, response.content
