@@ -4,10 +4,10 @@ import django_filters
 from rest_framework.exceptions import ValidationError
 
 from properties.models import Property, Sale
+from terrafusion.api.filters import CountyScopedFilterSet
 
 
-class PropertyFilterSet(django_filters.FilterSet):
-    county = django_filters.CharFilter(field_name="county__slug", help_text="County slug, e.g. benton-wa.")
+class PropertyFilterSet(CountyScopedFilterSet):
     parcel_number = django_filters.CharFilter(help_text="Exact parcel number (geo_id).")
     parcel_number_prefix = django_filters.CharFilter(field_name="parcel_number", lookup_expr="startswith")
     property_id = django_filters.NumberFilter()
@@ -37,8 +37,7 @@ class PropertyFilterSet(django_filters.FilterSet):
         return queryset.filter(bbox_xmax__gte=xmin, bbox_xmin__lte=xmax, bbox_ymax__gte=ymin, bbox_ymin__lte=ymax)
 
 
-class SaleFilterSet(django_filters.FilterSet):
-    county = django_filters.CharFilter(field_name="county__slug", help_text="County slug.")
+class SaleFilterSet(CountyScopedFilterSet):
     property = django_filters.NumberFilter(field_name="property_id", help_text="TerraFusion property id.")
     date_from = django_filters.DateFilter(field_name="sale_date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="sale_date", lookup_expr="lte")

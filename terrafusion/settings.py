@@ -138,8 +138,8 @@ CACHES = {
 JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 6 * 3600, minimum=1)
 # Jobs a user may have pending or running at once, over every kind (the API answers 429 beyond).
 JOB_MAX_UNFINISHED_PER_USER = env_int("JOB_MAX_UNFINISHED_PER_USER", 20, minimum=1)
-# Jobs are handed to RQ by BaseJob.enqueue after the commit (and failed if the queue is unreachable);
-# django-rq deferring once more would hide that failure from it.
+# Jobs are handed to RQ by terrafusion.jobs.runner.job_enqueue after the commit (and failed if the queue is
+# unreachable); django-rq deferring once more would hide that failure from it.
 RQ = {"COMMIT_MODE": "auto"}
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_SECONDS},

@@ -17,6 +17,7 @@ from rest_framework.reverse import reverse
 from counties.access import user_can
 from counties.models import County
 from terrafusion.api.exceptions import Conflict, ErrorSerializer
+from terrafusion.api.filters import CountyScopedFilterSet
 from terrafusion.api.pagination import NewestFirstCursorPagination
 from terrafusion.api.throttling import ScopedRateThrottle
 from terrafusion.api.viewsets import CountyScopedViewSetMixin
@@ -91,8 +92,7 @@ class JobCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class JobFilterSet(django_filters.FilterSet):
-    county = django_filters.CharFilter(field_name="county__slug", help_text="County slug.")
+class JobFilterSet(CountyScopedFilterSet):
     status = django_filters.ChoiceFilter(choices=JobStatus.choices)
 
 
