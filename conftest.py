@@ -2,6 +2,7 @@
 
 import django_rq
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from terrafusion.testing.factories import CountyFactory, user_with_role
@@ -45,6 +46,9 @@ def county_admin(county):
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Tests log in a lot: MD5 instead of PBKDF2 (about 1 s a login here), which tests no behaviour of ours."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def fast_password_hashing():
+    """Tests log in a lot: MD5 instead of PBKDF2 (about 1 s a login here), which tests no behaviour of ours.
+
+    override_settings, not the `settings` fixture: some tests take a parameter of that name."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield

@@ -9,7 +9,7 @@ that gained certified values) is shown as an error message, never a 500.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -135,11 +135,6 @@ class ServiceWritesAdmin:
     def refused(self, request, error: ValidationError) -> HttpResponseRedirect:
         messages.error(request, " ".join(error.messages))
         return HttpResponseRedirect(request.get_full_path())
-
-    def check_can_delete_all(self, request, queryset) -> None:
-        """As CountyScopedAdmin.delete_queryset: the list is restricted by "view", a delete needs "change"."""
-        if queryset.exclude(pk__in=queryset.restrict(request.user, self.change_action).values("pk")).exists():
-            raise PermissionDenied("Some of the selected rows are in a county where you may not change data.")
 
 
 class ValuesAddUpForm(forms.ModelForm):

@@ -3,6 +3,7 @@
 from django.db.models import Count, Q, Sum
 
 from counties.models import County
+from properties.fields import VALUE_FIELDS
 from properties.models import Neighborhood, Property
 
 
@@ -27,10 +28,7 @@ def county_summary_rows(*, county: County, neighborhood_ids: list[int | None] | 
         .annotate(
             parcels=Count("id"),
             with_values=Count("id", filter=Q(market_value__isnull=False)),
-            land_value=Sum("land_value"),
-            improvement_value=Sum("improvement_value"),
-            market_value=Sum("market_value"),
-            assessed_value=Sum("assessed_value"),
+            **{field: Sum(field) for field in VALUE_FIELDS},
         )
         .order_by("neighborhood__code", "class_code")
     )

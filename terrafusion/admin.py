@@ -170,10 +170,13 @@ class CountyScopedAdmin(CountyScopedPermissions, admin.ModelAdmin):
         self.check_can_save(request, obj)
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request, queryset):
-        # The list is restricted by "view"; a bulk delete must not reach rows the user may only view.
+    def check_can_delete_all(self, request, queryset) -> None:
+        """Refuse a bulk delete that reaches a row the user may only view (lists are restricted by "view")."""
         if queryset.exclude(pk__in=queryset.restrict(request.user, self.change_action).values("pk")).exists():
             raise PermissionDenied("Some of the selected rows are in a county where you may not change data.")
+
+    def delete_queryset(self, request, queryset):
+        self.check_can_delete_all(request, queryset)
         super().delete_queryset(request, queryset)
 
     def is_list_request(self, request) -> bool:
