@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
@@ -258,6 +258,14 @@ def _value_row_write(*, prop: Property, source: ValueSource) -> dict:
         for field, value in values.items()
         if getattr(row, field) != value
     }
+    if changes and row.is_certified:
+        raise ValidationError(
+            {
+                "value_year": f"The {prop.value_year} {source} values are certified: they are the roll as "
+                "certified and do not change. Record new values in an uncertified roll year."
+            },
+            code="value_row_certified",
+        )
     if changes:
         for field, value in values.items():
             setattr(row, field, value)
@@ -395,6 +403,20 @@ def _sale_prepare(*, sale: Sale, prop: Property) -> None:
     sale.property = prop
 
 
+def _sale_save(sale: Sale, **kwargs) -> None:
+    """Save a checked sale. Two parcels' locks do not serialise two new sales of one legacy id in a county:
+    the loser of that race meets the unique index, and gets the message full_clean would have given it."""
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable after the clash
+            sale.save(**kwargs)
+    except IntegrityError:
+        if sale.sale_id is None or not Sale.objects.filter(county_id=sale.county_id, sale_id=sale.sale_id).exists():
+            raise
+        raise ValidationError(
+            {"sale_id": f"Another sale in this county already has legacy sale id {sale.sale_id}."}
+        ) from None
+
+
 @transaction.atomic
 def sale_create(*, sale: Sale, actor: Actor) -> PropertyChange:
     """Record a new sale of a parcel (its county is the parcel's), audited, keeping the parcel's last sale right."""
@@ -403,7 +425,7 @@ def sale_create(*, sale: Sale, actor: Actor) -> PropertyChange:
     prop = _property_lock(sale.property_id)
     _sale_prepare(sale=sale, prop=prop)
     sale.full_clean()
-    sale.save(force_insert=True)
+    _sale_save(sale, force_insert=True)
     changes = _created(_sale_key(sale) + ".", _sale_state(sale))
     changes.update(_last_sales_refresh([prop])[prop.pk])
     return record_change(prop=prop, changes=changes, actor=actor)
@@ -427,7 +449,7 @@ def sale_update(*, sale: Sale, data: dict[str, Any], actor: Actor) -> PropertyCh
     if not changes:
         return None
     sale.full_clean()
-    sale.save(update_fields=[*data, "updated_at"])
+    _sale_save(sale, update_fields=[*data, "updated_at"])
     changes.update(_last_sales_refresh([prop])[prop.pk])
     return record_change(prop=prop, changes=changes, actor=actor)
 

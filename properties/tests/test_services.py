@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from properties.choices import ActorKind
+from properties.fields import VALUE_FIELDS
 from properties.models import Property, PropertyChange, PropertyValue, Sale
 from properties.services import (
     Actor,
@@ -281,3 +282,40 @@ def test_the_demo_county_obeys_the_rules_the_services_enforce():
         property_values_check(land=row.land_value, improvement=row.improvement_value, market=row.market_value)
     with transaction.atomic():
         assert not any(_last_sales_refresh(props).values())
+
+
+def test_editing_values_never_rewrites_a_certified_history_row(county, appraiser):
+    prop = PropertyFactory(county=county, value_year=2024)
+    certified = PropertyValueFactory(
+        property=prop, source="manual", roll_year=2024, is_certified=True, **{f: getattr(prop, f) for f in VALUE_FIELDS}
+    )
+    before = PropertyValue.objects.filter(pk=certified.pk).values(*VALUE_FIELDS).get()
+    with pytest.raises(ValidationError) as refused:
+        property_update(
+            prop=prop,
+            data={"land_value": 1, "improvement_value": 1, "market_value": 2, "assessed_value": 2},
+            actor=Actor.for_user(appraiser, "api"),
+        )
+    assert "certified" in refused.value.message_dict["value_year"][0]
+    assert PropertyValue.objects.filter(pk=certified.pk).values(*VALUE_FIELDS).get() == before
+    prop.refresh_from_db()
+    assert prop.market_value == before["market_value"]  # the parcel's own values rolled back with it
+    assert not PropertyChange.objects.filter(property=prop).exists()
+
+
+def test_a_legacy_sale_id_taken_meanwhile_is_a_validation_error_not_a_crash(county, appraiser, monkeypatch):
+    first, second = PropertyFactory(county=county), PropertyFactory(county=county)
+    sale_create(
+        sale=Sale(property=first, sale_id=77, sale_date=datetime.date(2025, 3, 1), sale_price=300000),
+        actor=Actor.for_user(appraiser, "api"),
+    )
+    clash = Sale(property=second, sale_id=77, sale_date=datetime.date(2025, 4, 1), sale_price=310000)
+    clash.county_id = county.pk
+    # As if full_clean had run before the first sale committed: the race the parcels' locks cannot serialise.
+    monkeypatch.setattr(Sale, "validate_unique", lambda self, exclude=None: None)
+    monkeypatch.setattr(Sale, "validate_constraints", lambda self, exclude=None: None)
+    with pytest.raises(ValidationError) as refused:
+        sale_create(sale=clash, actor=Actor.for_user(appraiser, "api"))
+    assert "legacy sale id 77" in refused.value.message_dict["sale_id"][0]
+    assert Sale.objects.filter(sale_id=77).count() == 1
+    assert PropertyChange.objects.filter(property=second).count() == 0
