@@ -22,7 +22,7 @@ from counties.services import user_county_roles
 from terrafusion.api.exceptions import ErrorSerializer
 from terrafusion.api.throttling import ScopedRateThrottle
 from terrafusion.backends import login_locked, login_window_seconds
-from terrafusion.sessions import SessionRefreshToken, session_refresh, session_start, user_sessions_revoke
+from terrafusion.sessions import session_logout, session_refresh, session_start, user_sessions_revoke
 
 
 class LoginSerializer(serializers.Serializer):
@@ -129,12 +129,11 @@ class LogoutView(APIView):
             user_sessions_revoke(user_id=request.user.pk)
             return Response(status=status.HTTP_205_RESET_CONTENT)
         try:
-            token = SessionRefreshToken(serializer.validated_data["refresh"])
-            if str(token.get("user_id")) != str(request.user.pk):
-                raise exceptions.PermissionDenied("That refresh token belongs to another user.")
-            token.blacklist()
+            session_logout(refresh=serializer.validated_data["refresh"], user=request.user)
         except TokenError as exc:
             raise exceptions.ValidationError({"refresh": [str(exc)]}) from None
+        except PermissionError as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 

@@ -16,6 +16,7 @@ Rotation and revocation both lock the user's row first, then the token rows, so 
 revocation (or another refresh of the same token) is serialised: one live chain, never two.
 """
 
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -25,13 +26,14 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.utils import timezone
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoch, get_md5_hash_password
 
 SESSION_START_CLAIM = "auth_time"  # the OpenID Connect name for "when the user signed in"
+SESSION_ID_CLAIM = "sid"  # the OpenID Connect name for a session: one login and its chain of rotated tokens
 GENERATION_CLAIM = "session_gen"
 
 
@@ -45,9 +47,8 @@ def _generation(user_id) -> int:
 
 
 def session_end(payload: dict) -> datetime:
-    """When the session of a token ends: its start (or, for a token from before sessions ended, its iat) + lifetime."""
-    start = payload.get(SESSION_START_CLAIM, payload.get("iat"))
-    return datetime_from_epoch(start) + settings.JWT_SESSION_LIFETIME
+    """When the session of a token ends: its start + JWT_SESSION_LIFETIME."""
+    return datetime_from_epoch(payload[SESSION_START_CLAIM]) + settings.JWT_SESSION_LIFETIME
 
 
 class SessionAccessToken(AccessToken):
@@ -72,6 +73,7 @@ class SessionRefreshToken(RefreshToken):
         super().__init__(token, verify)
         if token is None:  # a new session (login)
             self.payload[SESSION_START_CLAIM] = datetime_to_epoch(self.current_time)
+            self.payload[SESSION_ID_CLAIM] = uuid.uuid4().hex
             self.set_exp()
 
     @classmethod
@@ -116,6 +118,9 @@ def session_refresh(*, refresh: str) -> dict[str, str]:
     token, the one that takes the lock second finds the token blacklisted and is refused.
     """
     token = SessionRefreshToken(refresh)  # signature, expiry, type, blacklist (checked again under the lock)
+    if SESSION_START_CLAIM not in token.payload or SESSION_ID_CLAIM not in token.payload:
+        # Issued before sessions had an end: rotating it would extend it for ever.
+        raise TokenError("This token is from before sessions had an end; sign in again")
     with transaction.atomic():
         user = _locked_user_of(token)
         outstanding = OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).first()
@@ -162,6 +167,45 @@ def user_sessions_revoke(*, user_id: int) -> int:
     cache.add(_generation_key(user_id), 0, timeout=None)
     cache.incr(_generation_key(user_id))
     return len(blacklisted)
+
+
+@transaction.atomic
+def session_logout(*, refresh: str, user) -> int:
+    """End the session a refresh token belongs to: every live refresh token of its chain, under the user's lock.
+
+    A refresh of the same token racing the logout holds that lock first, so the token it issued is found and
+    ended too: a logout never leaves a live successor behind. Returns how many tokens were blacklisted;
+    TokenError when the token is not a valid refresh token, PermissionError when it is another user's.
+    """
+    try:
+        payload = _token_backend().decode(refresh, verify=True)  # signature and expiry; not whether it was used
+    except TokenBackendError as exc:
+        raise TokenError(str(exc)) from None
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != SessionRefreshToken.token_type:
+        raise TokenError("Token has wrong type")
+    if str(payload.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise PermissionError("That refresh token belongs to another user.")
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()  # waits out a rotation in flight
+    session_id, jti = payload.get(SESSION_ID_CLAIM), payload.get(api_settings.JTI_CLAIM)
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    ended = [
+        outstanding.pk
+        for outstanding in live  # a user has a handful of live tokens: one per session and device
+        if outstanding.jti == jti or (session_id is not None and _session_id_of(outstanding) == session_id)
+    ]
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in ended], ignore_conflicts=True)
+    return len(ended)
+
+
+def _token_backend():
+    from rest_framework_simplejwt.state import token_backend
+
+    return token_backend
+
+
+def _session_id_of(outstanding: OutstandingToken) -> str | None:
+    """The session of a token we issued and recorded (read from our own table: no signature to check)."""
+    return _token_backend().decode(outstanding.token, verify=False).get(SESSION_ID_CLAIM)
 
 
 def tokens_flush_expired() -> int:

@@ -82,6 +82,16 @@ def test_a_refresh_past_the_session_lifetime_is_refused(viewer, settings):
     assert claims(response.json()["refresh"])["exp"] == token[SESSION_START_CLAIM] + 12 * 3600
 
 
+@pytest.mark.django_db
+def test_a_refresh_token_from_before_sessions_had_an_end_is_refused(viewer):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    old = RefreshToken.for_user(viewer)  # as issued before this deploy: no session start, recorded as outstanding
+    response = refresh(str(old))
+    assert response.status_code == 401
+    assert "from before sessions had an end" in response.json()["error"]["message"]
+
+
 # --- revocation ------------------------------------------------------------------------------------
 
 
@@ -92,6 +102,8 @@ def test_changing_the_password_ends_every_session(viewer):
     viewer.save()
     for tokens in sessions_before:
         assert_session_over(tokens)
+    # Ended by us, not only by simplejwt's password-hash claim: every refresh token is on the blacklist.
+    assert BlacklistedToken.objects.filter(token__user=viewer).count() == 2
     assert me(login(password="A-new-passphrase-42")["access"]).status_code == 200
 
 
@@ -105,6 +117,7 @@ def test_resetting_the_password_through_the_link_ends_every_session(viewer, clie
     assert done.status_code == 302
     assert User.objects.get(pk=viewer.pk).check_password("Horse-Heaven-Hills-99")
     assert_session_over(tokens)
+    assert BlacklistedToken.objects.filter(token__jti=claims(tokens["refresh"])["jti"]).exists()
 
 
 @pytest.mark.django_db
@@ -198,6 +211,18 @@ def test_logout_all_ends_every_session_of_the_user_only(viewer, appraiser):
     assert_session_over(phone)
     assert refresh(someone_else["refresh"]).status_code == 200
     assert me(login()["access"]).status_code == 200  # signing in again works at once
+
+
+@pytest.mark.django_db
+def test_logout_ends_the_whole_chain_even_a_token_a_racing_refresh_just_issued(viewer):
+    laptop, phone = login(), login()
+    rotated = refresh(laptop["refresh"]).json()  # a refresh of the laptop's token won the race to the lock
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {laptop['access']}")
+    response = client.post(reverse("api:auth-logout"), {"refresh": laptop["refresh"]}, format="json")
+    assert response.status_code == 205, response.content
+    assert refresh(rotated["refresh"]).status_code == 401  # the successor is ended with its session
+    assert refresh(phone["refresh"]).status_code == 200  # another session of the user is not
 
 
 @pytest.mark.django_db
