@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from counties.config import ConfigError, county_settings_validate
+from counties.config import GENERATOR_SETTINGS, ConfigError, county_settings_validate
 from counties.models import County
 from counties.roles import MANAGE
 from counties.services import county_delete, county_sync_role_groups
@@ -30,8 +30,16 @@ class CountyAdminForm(forms.ModelForm):
     def clean_settings(self):
         # Unlike county.yaml, nothing is merged over the defaults here: what the form shows is what is stored, so
         # `{}` or a missing key is refused rather than silently replacing a county's limits with the defaults.
+        submitted = self.cleaned_data.get("settings")
+        if isinstance(submitted, dict):
+            stored = (self.instance.settings if self.instance.pk else None) or {}
+            forged = [key for key in GENERATOR_SETTINGS if submitted.get(key) != stored.get(key)]
+            if forged:
+                raise forms.ValidationError(
+                    f"settings.{forged[0]}: written only by generate_demo_county; it cannot be set or changed here."
+                )
         try:
-            return county_settings_validate(settings=self.cleaned_data.get("settings"))
+            return county_settings_validate(settings=submitted)
         except ConfigError as exc:
             raise forms.ValidationError(exc.problems) from None
 

@@ -382,8 +382,14 @@ class CountySettingsSerializer(ConfigSerializer):
     )
     # Written by generate_demo_county on the counties it makes, and only read by it and by tests: the true price
     # model (for valuation code to be checked against) and the marker that lets --replace delete the county.
+    # Nobody else sets them (GENERATOR_SETTINGS: the County admin refuses changes to them).
     demo_model = serializers.DictField(required=False, help_text="A demo county's true model (generated).")
     generated_by = serializers.DictField(required=False, help_text="The generator that made a demo county.")
+
+
+# County settings only generate_demo_county writes: a person who could set the marker could make a real county
+# deletable by `generate_demo_county --replace`.
+GENERATOR_SETTINGS = ("generated_by", "demo_model")
 
 
 def county_settings_with_defaults(given: Any) -> Any:

@@ -358,3 +358,18 @@ def test_superuser_sees_every_county(county, other_county, superuser):
     response = client_for(superuser).get(reverse("admin:properties_property_changelist"))
 
     assert {p.county_id for p in response.context["cl"].result_list} == {county.pk, other_county.pk}
+
+
+def test_the_demo_marker_cannot_be_forged_in_the_admin(county):
+    """A county admin who wrote the generator's marker into a real county could have it deleted by
+    `generate_demo_county --replace`: the admin refuses the generator's keys, set or changed."""
+    client = client_for(staff(county, "county_admin", "ca"))
+    url = reverse("admin:counties_county_change", args=[county.pk])
+    forged = {
+        **county.settings,
+        "generated_by": {"command": "generate_demo_county", "slug": county.slug, "fips_code": county.fips_code},
+    }
+    before = County.objects.get(pk=county.pk).settings
+    errors = settings_errors(client.post(url, county_form(county, settings=json.dumps(forged))))
+    assert errors == ["settings.generated_by: written only by generate_demo_county; it cannot be set or changed here."]
+    assert County.objects.get(pk=county.pk).settings == before
