@@ -502,10 +502,7 @@ class PropertyValueAdmin(ServiceWritesAdmin, CountyScopedAdmin):
         "county",
         "roll_year",
         "source",
-        "land_value",
-        "improvement_value",
-        "market_value",
-        "assessed_value",
+        *VALUE_FIELDS,
         "is_certified",
         "updated_at",
     )

@@ -9,8 +9,6 @@ from counties.querysets import CountyScopedQuerySet
 from properties.choices import ActorKind, Condition, PropertyType, Quality, ValueSource
 from properties.fields import VALUE_FIELDS
 
-__all__ = ["VALUE_FIELDS", "Neighborhood", "Property", "PropertyChange", "PropertyValue", "Sale"]
-
 
 def _non_negative(model: str, *fields: str) -> list[models.CheckConstraint]:
     return [

@@ -4,7 +4,7 @@ import csv
 import io
 
 from counties.models import County
-from properties.models import VALUE_FIELDS
+from properties.fields import VALUE_FIELDS
 from reporting.selectors import county_neighborhood_ids, county_summary_rows
 
 

@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -29,6 +29,7 @@ from rest_framework.fields import empty
 
 from counties.access import county_ids_for
 from counties.models import County
+from terrafusion.jobs.api import result_file_response
 from terrafusion.jobs.models import JobStatus
 from terrafusion.jobs.registry import JobKind
 from terrafusion.jobs.runner import JobLimitReached, job_cancel, job_start
@@ -342,13 +343,9 @@ class JobAdmin(CountyScopedAdmin):
         "log_display",
     )
 
-    def may_run(self, request, county_id: int | None = None) -> bool:
-        """Whether the user may start (and cancel) jobs of this kind: in `county_id`, or in some county."""
-        user = request.user
-        if not (user.is_active and user.is_staff):
-            return False
-        county_ids = county_ids_for(user, self.job_kind.run_codename)
-        return county_ids is None or (county_id in county_ids if county_id is not None else bool(county_ids))
+    def may_run(self, request, job=None) -> bool:
+        """Whether the user may start (and cancel) jobs of this kind: in the job's county, or in some county."""
+        return self.county_allows(request, self.job_kind.run_codename, job)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return self.may_run(request)
@@ -403,7 +400,7 @@ class JobAdmin(CountyScopedAdmin):
             "job_running": job is not None and not job.is_finished,
             "job_cancellable": job is not None
             and job.status == JobStatus.PENDING
-            and self.may_run(request, job.county_id),
+            and self.may_run(request, job),
             "job_download_url": (
                 reverse(f"admin:{self._url_prefix()}_download", args=[job.pk])
                 if job is not None and job.status == JobStatus.COMPLETED and job.result_file
@@ -418,7 +415,7 @@ class JobAdmin(CountyScopedAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.may_run(request, job.county_id):
+        if not self.may_run(request, job):
             raise PermissionDenied
         if job_cancel(job=job):
             self.message_user(request, f"Cancelled {self.job_kind.label} {job.pk}.", messages.SUCCESS)
@@ -430,9 +427,7 @@ class JobAdmin(CountyScopedAdmin):
         job = self.get_object(request, object_id)  # restricted to the user's counties: others' are not found
         if job is None or job.status != JobStatus.COMPLETED or not job.result_file:
             raise Http404("No result file for this job.")
-        return FileResponse(
-            job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1]
-        )
+        return result_file_response(job)
 
     def _url_prefix(self) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}"

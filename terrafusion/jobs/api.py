@@ -14,7 +14,6 @@ from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from counties.access import user_can
 from counties.models import County
 from terrafusion.api.exceptions import Conflict, ErrorSerializer
 from terrafusion.api.filters import CountyScopedFilterSet
@@ -80,14 +79,12 @@ class JobResultSerializer(serializers.Serializer):
 
 
 class JobCreateSerializer(serializers.Serializer):
-    county = serializers.SlugField(help_text="County slug, e.g. benton-wa.")
-    parameters = serializers.JSONField(required=False)  # typed per kind by job_serializers()
+    """The body of a job start; `job_viewset` makes one per kind, whose `parameters` is the kind's serializer."""
 
-    def validate_parameters(self, value):
-        return self.context["job_kind"].validate_parameters(value)
+    county = serializers.SlugField(help_text="County slug, e.g. benton-wa.")
 
     def validate(self, attrs):
-        if "parameters" not in attrs:  # the kind's defaults
+        if "parameters" not in attrs:  # omitted: the kind's defaults
             attrs["parameters"] = self.context["job_kind"].validate_parameters({})
         return attrs
 
@@ -185,46 +182,33 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
             raise Conflict(f"The job is {job.status}; its file exists once it has completed.")
         if not job.result_file:
             raise NotFound("This job made no file.")
-        return FileResponse(
-            job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1]
-        )
+        return result_file_response(job)
 
     @extend_schema(request=None, responses={200: OpenApiResponse(), 409: OpenApiResponse(ErrorSerializer)})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Cancel a job that has not started yet."""
-        job = self.get_object()
-        kind = self.job_kind
-        if not user_can(request.user, kind.run_codename, job.county_id):
-            raise PermissionDenied(f"You may not cancel {kind.slug} jobs in {job.county}.")
+        """Cancel a job that has not started yet (needs the kind's run permission in the job's county)."""
+        job = self.get_object()  # CountyPermission checks write_action, the run codename, on the job's county
         if not job_cancel(job=job):
             raise Conflict(f"The job is {job.status}; only a pending job can be cancelled.")
         return Response(self.output_serializer(job, context=self.get_serializer_context()).data)
 
 
-def _camel(slug: str) -> str:
-    return "".join(part.capitalize() for part in slug.replace("_", "-").split("-"))
+def result_file_response(job) -> FileResponse:
+    """A completed job's result file as a download (the API's and the admin's)."""
+    return FileResponse(
+        job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1]
+    )
 
 
 def job_viewset(kind: JobKind) -> type[JobViewSet]:
     """The kind's viewset, with serializers named after it and typed with its parameters (for OpenAPI)."""
-    name = _camel(kind.slug)
-
-    def parameters_field(**kwargs):
-        return kind.parameters(**kwargs)
-
-    output = type(f"{name}JobSerializer", (JobSerializer,), {"parameters": parameters_field(read_only=True)})
-    detail = type(
-        f"{name}JobDetailSerializer",
-        (output,),
-        {
-            "log": JobLogEntrySerializer(many=True, read_only=True),
-            "worker_name": serializers.CharField(read_only=True),
-        },
-    )
-    create = type(
-        f"{name}JobCreateSerializer", (JobCreateSerializer,), {"parameters": parameters_field(required=False)}
-    )
+    name = kind.class_prefix
+    output = type(f"{name}JobSerializer", (JobSerializer,), {"parameters": kind.parameters(read_only=True)})
+    # Fields of both: the kind's typed parameters (DRF takes a field from the first base that declares it),
+    # and the detail's log and worker.
+    detail = type(f"{name}JobDetailSerializer", (output, JobDetailSerializer), {})
+    create = type(f"{name}JobCreateSerializer", (JobCreateSerializer,), {"parameters": kind.parameters(required=False)})
     viewset = type(
         f"{name}JobViewSet",
         (JobViewSet,),

@@ -47,6 +47,11 @@ class JobKind:
     def label(self) -> str:
         return self.model._meta.verbose_name
 
+    @property
+    def class_prefix(self) -> str:
+        """The kind in CamelCase, for the names of its generated classes ("market-analysis" -> "MarketAnalysis")."""
+        return "".join(part.capitalize() for part in self.slug.replace("_", "-").split("-"))
+
     def validate_parameters(self, data: Any) -> dict:
         """The parameters as the kind's serializer cleans them; DRF ValidationError when they are not valid."""
         from rest_framework import serializers
@@ -64,13 +69,6 @@ def job_kinds() -> list[JobKind]:
 
 def job_models() -> list:
     return [kind.model for kind in job_kinds()]
-
-
-def job_kind(slug: str) -> JobKind:
-    try:
-        return _KINDS[slug]
-    except KeyError:
-        raise LookupError(f"No job kind {slug!r}.") from None
 
 
 def job_kind_for_model(model) -> JobKind:

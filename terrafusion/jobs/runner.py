@@ -20,6 +20,7 @@ import time
 import traceback
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
@@ -79,10 +80,13 @@ def job_start(*, kind: JobKind, user, county: County, parameters: dict) -> BaseJ
     if not county.is_active or not user_can(user, kind.run_codename, county.pk):
         raise PermissionDenied(f"You may not run {kind.slug} jobs in county {county.slug!r}.")
     limit = settings.JOB_MAX_UNFINISHED_PER_USER
-    if unfinished_jobs_of(user) >= limit:
-        raise JobLimitReached(f"You have {limit} jobs pending or running; start more once some have finished.")
-    job = job_enqueue(model=kind.model, county=county, requested_by=user, parameters=parameters)
-    job.refresh_from_db()  # with no surrounding transaction the hand-off has happened: it may have failed
+    with transaction.atomic():
+        # The user's row lock makes count-then-insert one step: parallel requests cannot each pass the cap.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if unfinished_jobs_of(user) >= limit:
+            raise JobLimitReached(f"You have {limit} jobs pending or running; start more once some have finished.")
+        job = job_enqueue(model=kind.model, county=county, requested_by=user, parameters=parameters)
+    job.refresh_from_db()  # once committed (with no outer transaction) the hand-off has happened: it may have failed
     return job
 
 
@@ -174,8 +178,11 @@ class JobRunner:
         )
 
     def save_file(self, filename: str, content: bytes) -> None:
+        """Attach the result file, while the job is still running (not to a job the sweep has failed meanwhile)."""
         self.job.result_file.save(filename, ContentFile(content), save=False)
-        type(self.job).objects.filter(pk=self.job.pk).update(result_file=self.job.result_file.name)
+        attached = type(self.job).objects.filter(pk=self.job.pk, status=JobStatus.RUNNING)
+        if not attached.update(result_file=self.job.result_file.name):
+            self.job.result_file.delete(save=False)
 
 
 class _Heartbeat(threading.Thread):
@@ -218,7 +225,10 @@ def job_finish(job: BaseJob, *, ok: bool, expect: dict | None = None, **fields) 
         return False
     job.status, job.finished_at = status, now
     duration = (now - job.started_at).total_seconds() if job.started_at else 0.0
-    metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration)
+    try:
+        metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration)
+    except Exception:  # the outcome is recorded; a metrics Redis that is down must not undo the caller's work
+        logger.exception("Could not count the %s job %s in the metrics", model.kind, job.pk)
     return True
 
 

@@ -30,7 +30,7 @@ def completed_job(kind: JobKind, county):
 def job_kind_contracts(kind: JobKind) -> dict[str, type[EndpointContract]]:
     slug, model = kind.slug, kind.model
     runner_role = least_role_with(kind.run_codename)
-    name = "".join(part.capitalize() for part in slug.split("-"))
+    name = kind.class_prefix
 
     class StartJob(EndpointContract):
         method = "post"

@@ -106,3 +106,15 @@ def test_starting_jobs_has_its_own_rate(county, settings):
     assert statuses == [202, 202, 429]
     assert ReportJob.objects.count() == 2
     assert client.get(url).status_code == 200  # reading is not starting: not held back by the job rate
+
+
+@pytest.mark.django_db
+def test_a_file_made_after_the_sweep_failed_the_job_is_not_attached(county):
+    job = ReportJob.objects.create(county=county, status=JobStatus.RUNNING, started_at=timezone.now())
+    runner = REPORT_JOBS.runner(job)
+    job_finish(ReportJob.objects.get(pk=job.pk), ok=False, error_message="The worker stopped responding.")
+    runner.save_file("late.csv", b"too late\n")
+    job.refresh_from_db()
+    assert not job.result_file
+    storage = job.result_file.storage
+    assert not storage.exists(f"jobs/reporting/{county.slug}/{job.pk}/late.csv")  # and not left on disk

@@ -1,16 +1,6 @@
 """`manage.py metrics_exporter`: the one process that exposes the job and queue metrics to Prometheus.
 
-Job counters and queue gauges are global (workers count them into Redis, RQ keeps its queues
-there). Exposed on every web instance, Prometheus stored one copy per instance and `sum()` over
-instances multiplied them; so they are served here, once, and the web's `/metrics` keeps only the
-per-process HTTP and database metrics that are meant to be summed over instances.
-
-Why a separate exporter and not a "labelled target" (one web instance flagged to expose them):
-- no query has to remember to select the flagged instance: the job metrics exist in one
-  Prometheus job (`terrafusion-jobs` in deploy/prometheus.yml) and nowhere else;
-- a web scrape never waits on Redis, and a slow Redis cannot stall a web worker;
-- the exporter holds no state (the counts stay in Redis), so restarting or moving it resets
-  nothing, and a second copy for redundancy stays correct with the dashboard's `max by (county)`.
+Why one exporter, and not every web instance nor a flagged one: terrafusion/metrics.py says.
 
 Run exactly one (like `rqcron`), anywhere that reaches Redis:
 `python manage.py metrics_exporter --bind 0.0.0.0:9150`. It answers GET /metrics, behind
