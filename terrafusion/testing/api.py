@@ -29,8 +29,18 @@ from terrafusion.testing.factories import CountyFactory, UserFactory, user_with_
 from terrafusion.testing.openapi import assert_matches_schema
 
 
+class SchemaCheckedClient(APIClient):
+    """An API client whose every answer under /api/v1/ must be one the OpenAPI schema documents."""
+
+    def request(self, **kwargs):
+        response = super().request(**kwargs)
+        if response.wsgi_request.path.startswith("/api/v1/"):
+            assert_matches_schema(response)
+        return response
+
+
 def bearer_client(user) -> APIClient:
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client
 
