@@ -398,9 +398,7 @@ class JobAdmin(CountyScopedAdmin):
         job = self.get_object(request, object_id)
         extra = {
             "job_running": job is not None and not job.is_finished,
-            "job_cancellable": job is not None
-            and job.status == JobStatus.PENDING
-            and self.may_run(request, job),
+            "job_cancellable": job is not None and job.status == JobStatus.PENDING and self.may_run(request, job),
             "job_download_url": (
                 reverse(f"admin:{self._url_prefix()}_download", args=[job.pk])
                 if job is not None and job.status == JobStatus.COMPLETED and job.result_file
