@@ -2,7 +2,6 @@
 job kind's routes follow from its declaration. Adding an app to INSTALLED_APPS is all it takes."""
 
 from importlib.util import find_spec
-from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
@@ -10,13 +9,8 @@ from django.urls import include, path
 
 
 def project_app_configs() -> list:
-    """The installed apps that are part of this project (not Django's or a library's), in settings order."""
-    base = Path(settings.BASE_DIR).resolve()
-    return [
-        config
-        for config in apps.get_app_configs()
-        if Path(config.path).resolve().is_relative_to(base) and ".venv" not in Path(config.path).parts
-    ]
+    """The project's own apps (settings.LOCAL_APPS), in settings order."""
+    return [apps.get_app_config(label.rsplit(".", 1)[-1]) for label in settings.LOCAL_APPS]
 
 
 def app_api_urlpatterns() -> list:
