@@ -94,8 +94,9 @@ def test_each_access_change_is_seen_by_the_very_next_request_in_another_process(
             direct = CountyUserObjectPermission.objects.create(
                 user=user,
                 content_object=other,
-                permission=CountyUserObjectPermission._meta.get_field("permission")
-                .related_model.objects.get(codename="view_county_data"),
+                permission=CountyUserObjectPermission._meta.get_field("permission").related_model.objects.get(
+                    codename="view_county_data"
+                ),
             )
             assert status(theirs) == 200
             direct.delete()
