@@ -6,4 +6,6 @@ class CountiesConfig(AppConfig):
     verbose_name = "Counties"
 
     def ready(self) -> None:
-        from counties import signals  # noqa: F401
+        from counties import signals
+
+        signals.connect_access_signals()

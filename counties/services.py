@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from counties.access import access_changed
 from counties.config import COUNTY_FILE, ConfigError, CountySpec, county_config_load, validation_problems
 from counties.models import County, CountyGroupObjectPermission
 from counties.roles import ALL_CODENAMES, ROLES, group_name
@@ -68,6 +69,8 @@ def county_sync_role_groups(*, counties: Iterable[County]) -> int:
                 ]
             )
             changed += len(stale) + len(wanted - existing.keys())
+    if changed:
+        access_changed()  # bulk_create sends no post_save
     return changed
 
 

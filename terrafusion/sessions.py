@@ -32,6 +32,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoch, get_md5_hash_password
 
+from counties.access import ACCESS_VERSION_KEY, access_version_start
+
 SESSION_START_CLAIM = "auth_time"  # the OpenID Connect name for "when the user signed in"
 SESSION_ID_CLAIM = "sid"  # the OpenID Connect name for a session: one login and its chain of rotated tokens
 GENERATION_CLAIM = "session_gen"
@@ -56,11 +58,18 @@ class SessionAccessToken(AccessToken):
 
     def verify(self) -> None:
         super().verify()
+        # One MGET per request: the session generation, and the access version that the API's cached user and
+        # county ids are checked against (terrafusion/api/authentication.py, counties/access.py).
+        user_id = self.payload.get(api_settings.USER_ID_CLAIM)
+        found = cache.get_many([_generation_key(user_id), ACCESS_VERSION_KEY])
+        self.access_version = found.get(ACCESS_VERSION_KEY)
+        if self.access_version is None:
+            access_version_start()  # nothing is cached under no version; the next request caches again
         # A counter rather than a time: a token of the very second of a revocation is judged right either way.
         # Every token a login or a refresh issues has the claim; one without it was minted directly
         # (simplejwt's AccessToken.for_user in tests and the bench) and is left to its expiry.
         generation = self.payload.get(GENERATION_CLAIM)
-        if generation is not None and generation < _generation(self.payload.get(api_settings.USER_ID_CLAIM)):
+        if generation is not None and generation < found.get(_generation_key(user_id), 0):
             raise TokenError("This session has been ended; sign in again")
 
 
