@@ -54,7 +54,7 @@ format: venv ## Apply ruff formatting and autofixes
 demo: venv ## Run the demo (migrate, demo county, web+worker+scheduler; Ctrl-C stops)
 	$(PY) manage.py demo
 
-bench: venv ## Run the benchmarks against real PostgreSQL + Redis
+bench: venv ## Run the API bench (wrk, 50/8 clients, beside plain DRF; BENCH_ARGS=--quick for a short run)
 	$(WITH_SERVICES) $(PY) -m bench $(BENCH_ARGS)
 
 clean: ## Remove caches and var/ (keeps .venv)
