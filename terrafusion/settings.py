@@ -234,7 +234,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "terrafusion.api.renderers.ORJSONRenderer",  # DRF's JSON, rendered by orjson (see the module)
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "terrafusion.api.schema.AutoSchema",
