@@ -73,12 +73,14 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth, messages and clickjacking middleware, skipped for /api/ requests with a bearer
+    # token, which need none of them (terrafusion/api/middleware.py); the admin and browsable API keep all five.
+    "terrafusion.api.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "terrafusion.api.middleware.CsrfViewMiddleware",
+    "terrafusion.api.middleware.AuthenticationMiddleware",
+    "terrafusion.api.middleware.MessageMiddleware",
+    "terrafusion.api.middleware.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
