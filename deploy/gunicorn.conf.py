@@ -49,7 +49,8 @@ workers = _env_int("GUNICORN_WORKERS", 2)
 # than 4 buy nothing on 2 cores (the GIL) and cost a database connection each (Django's are per thread).
 # A process-wide cache in the web code must therefore be thread-safe.
 worker_class = _os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = _env_int("GUNICORN_THREADS", 4)
+# gunicorn turns a sync worker with threads > 1 into gthread: threads only for gthread, so sync can be chosen.
+threads = _env_int("GUNICORN_THREADS", 4) if worker_class == "gthread" else 1
 
 # The directory this master made (and removes at exit). Kept in the environment too, because
 # a HUP reload executes this file again, and must then keep the directory already in use.
