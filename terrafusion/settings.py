@@ -73,14 +73,14 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's session, CSRF, auth, messages and clickjacking middleware, skipped for /api/ requests with a bearer
-    # token, which need none of them (terrafusion/api/middleware.py); the admin and browsable API keep all five.
+    # Django's session, auth and messages middleware, skipped for /api/ requests with a bearer token, which need
+    # none of them (terrafusion/api/middleware.py); the admin and browsable API keep all three.
     "terrafusion.api.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "terrafusion.api.middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "terrafusion.api.middleware.AuthenticationMiddleware",
     "terrafusion.api.middleware.MessageMiddleware",
-    "terrafusion.api.middleware.XFrameOptionsMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

@@ -1,4 +1,4 @@
-"""Bearer-token API requests skip the browser-only middleware; the admin and the browsable API keep all of it."""
+"""Bearer-token API requests skip the session middleware family; the admin and the browsable API keep all of it."""
 
 import pytest
 from django.test import Client
@@ -11,12 +11,13 @@ from terrafusion.testing.factories import PropertyFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_token_request_skips_sessions_csrf_and_frame_options(county, viewer):
+def test_a_token_request_skips_sessions_and_messages(county, viewer):
     PropertyFactory(county=county)
     response = bearer_client(viewer).get(reverse("api:property-list"))
     assert response.status_code == 200
     assert not hasattr(response.wsgi_request, "session")  # SessionMiddleware did not run
-    assert "X-Frame-Options" not in response
+    assert not hasattr(response.wsgi_request, "_messages")  # nor MessageMiddleware
+    assert response["X-Frame-Options"] == "DENY"  # CSRF and X-Frame-Options run for every request
     assert not response.cookies
 
 
