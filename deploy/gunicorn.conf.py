@@ -2,7 +2,8 @@
 
 Used by production, `manage.py demo` and the benchmark alike; command-line flags override it.
 
-- `bind` from GUNICORN_BIND (default 127.0.0.1:8000), `workers` from GUNICORN_WORKERS (default 2).
+- `bind` from GUNICORN_BIND (default 127.0.0.1:8000), `workers` from GUNICORN_WORKERS (default 2), gthread
+  workers with GUNICORN_THREADS threads (default 4; why: below).
 - Prometheus multiprocess mode, so the web's /metrics counts every worker's requests: each worker
   writes its counters to files in PROMETHEUS_MULTIPROC_DIR and the scrape (django-prometheus'
   view, whichever worker answers it) sums them. A worker that exits or is recycled leaves its files,
@@ -37,6 +38,19 @@ def _env_int(name: str, default: int) -> int:
 
 bind = _os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = _env_int("GUNICORN_WORKERS", 2)
+
+# gthread, 4 threads per worker (GUNICORN_WORKER_CLASS / GUNICORN_THREADS override). Why, measured with wrk
+# against this file's settings on a 20,000-parcel county (2 workers, 50 clients, JWT; indicative only, the
+# machine was shared with other load): gthread served detail, list and GeoJSON pages at 1.1-1.6x the
+# sync worker's rate in 5 of 6 runs, and the sync runs were the ones with client timeouts. The reasons hold
+# beyond this machine: a sync worker serves one connection at a time and closes it after every response
+# (no keep-alive, a TCP handshake per request), while a request here spends a good part of its time waiting
+# on PostgreSQL and Redis, which a second thread of the same worker fills with Python work. More threads
+# than 4 buy nothing on 2 cores (the GIL) and cost a database connection each (Django's are per thread).
+# A process-wide cache in the web code must therefore be thread-safe.
+worker_class = _os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# gunicorn turns a sync worker with threads > 1 into gthread: threads only for gthread, so sync can be chosen.
+threads = _env_int("GUNICORN_THREADS", 4) if worker_class == "gthread" else 1
 
 # The directory this master made (and removes at exit). Kept in the environment too, because
 # a HUP reload executes this file again, and must then keep the directory already in use.

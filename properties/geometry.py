@@ -29,6 +29,17 @@ def wkb_to_geojson(wkb: bytes | memoryview | None) -> dict | None:
     return json.loads(shapely.to_geojson(shapely.from_wkb(bytes(wkb))))
 
 
+def wkb_to_geojson_many(wkbs: list) -> list[dict | None]:
+    """`wkb_to_geojson` of each, in one vectorised pass over a page of parcels."""
+    present = [i for i, wkb in enumerate(wkbs) if wkb]
+    out: list[dict | None] = [None] * len(wkbs)
+    if present:
+        texts = shapely.to_geojson(shapely.from_wkb([bytes(wkbs[i]) for i in present]))
+        for i, text in zip(present, texts, strict=True):
+            out[i] = json.loads(text)
+    return out
+
+
 def geojson_to_wkb(data: dict) -> bytes:
     geom: BaseGeometry = shapely.from_geojson(json.dumps(data))
     if not geom.is_valid:

@@ -33,6 +33,8 @@ GEOJSON_GEOMETRY_SCHEMA = {"type": "object", "description": "GeoJSON geometry (W
 class GeometryField(serializers.Field):
     """WKB in the database, GeoJSON in the API."""
 
+    represents_column_value = True  # the fast read path (terrafusion/api/rows.py) may call it on a values() column
+
     def to_representation(self, value):
         return wkb_to_geojson(value)
 
