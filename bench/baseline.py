@@ -24,29 +24,15 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from properties.fields import (
-    CENTROID_FIELDS,
-    LAST_SALE_FIELDS,
-    LIST_DEFERRED_FIELDS,
-    PROPERTY_EDITABLE_FIELDS,
-    PROPERTY_KEY_FIELDS,
-)
+from properties.api.serializers import PROPERTY_DETAIL_FIELDS as DETAIL_FIELDS
+from properties.api.serializers import PROPERTY_LIST_FIELDS as LIST_FIELDS
+from properties.fields import LIST_DEFERRED_FIELDS
 from properties.filtersets import PropertyFilterSet
 from properties.geometry import wkb_to_geojson
 from properties.models import Property
 from terrafusion.api.viewsets import CountyScopedReadOnlyViewSet
 
-# The product's field lists as issue 6 found them (properties/api/serializers.py), from the same groups.
-DETAIL_FIELDS = [
-    "id", "url", *PROPERTY_KEY_FIELDS, *PROPERTY_EDITABLE_FIELDS, *CENTROID_FIELDS, *LAST_SALE_FIELDS,
-    "source_system", "created_at", "updated_at", "values_url",
-]  # fmt: skip
-DETAIL_ONLY_FIELDS = (
-    *LIST_DEFERRED_FIELDS, "land_area_sqft", "acreage", "effective_year", *LAST_SALE_FIELDS, "source_system",
-    "created_at", "values_url",
-)  # fmt: skip
-LIST_FIELDS = [field for field in DETAIL_FIELDS if field not in DETAIL_ONLY_FIELDS]
-
+# The product's field lists (names only: the same JSON, served the plain DRF way).
 _PLACEHOLDER = 987654321987
 
 
