@@ -13,7 +13,6 @@ from properties.api.serializers import (
     PropertyValueSerializer,
     SaleSerializer,
 )
-from properties.fields import LIST_DEFERRED_FIELDS
 from properties.filtersets import PropertyFilterSet, SaleFilterSet
 from properties.geometry import wkb_to_geojson_many
 from properties.models import Property, PropertyValue, Sale
@@ -72,18 +71,13 @@ PROPERTY_FEATURE_COLLECTION = {
 class PropertyViewSet(FastReadMixin, CountyScopedRetrieveUpdateViewSet):
     """Parcels. Reads (list, detail, GeoJSON) take the fast path: `values()` rows mapped to the serializers' JSON."""
 
-    # The county's settings JSON is not shown, and decoding it once per row costs more than the row.
+    # Reads select their columns (FastReadMixin, values()); this queryset serves the PATCH's object, whose
+    # county's settings JSON is not needed.
     queryset = Property.objects.select_related("county", "neighborhood").defer("county__settings")
     serializer_class = PropertySerializer
     filterset_class = PropertyFilterSet
     search_fields = ["parcel_number", "situs_address", "owner_name"]
     renderer_classes = [ORJSONRenderer, BrowsableAPIRenderer, GeoJSONRenderer]
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.action == "list" and not self.wants_geojson:
-            return queryset.defer(*LIST_DEFERRED_FIELDS)
-        return queryset
 
     @property
     def wants_geojson(self) -> bool:
