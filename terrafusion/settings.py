@@ -138,7 +138,7 @@ REDIS_URL = env_str("REDIS_URL") or embedded_redis_url(VAR_DIR / "redis.db")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "terrafusion.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "terrafusion",
     }
@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "terrafusion.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "terrafusion.api.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [

@@ -5,6 +5,7 @@ Each test asks the API (values() rows -> RowMapper -> orjson) and renders the sa
 """
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -122,14 +123,26 @@ def test_geojson_detail_is_the_serializers(parcels, viewer, index):
     assert response.content == drf_render(expected)
 
 
-def test_datetimes_follow_the_current_time_zone(parcels, viewer, settings):
-    settings.TIME_ZONE = "Asia/Kolkata"  # +05:30: a zone whose offset shows in every digit
+@pytest.mark.parametrize(
+    "zone, written",
+    [
+        ("Asia/Kolkata", "2025-01-01T13:29:59.123456+05:30"),  # an offset that shows in every digit
+        ("UTC", "2025-01-01T07:59:59.123456Z"),  # DRF writes +00:00 as Z
+    ],
+)
+def test_datetimes_follow_the_current_time_zone(parcels, viewer, settings, zone, written):
+    settings.TIME_ZONE = zone
     prop = parcels[2]
-    with timezone.override("Asia/Kolkata"):
-        response = bearer_client(viewer).get(reverse("api:property-detail", args=[prop.pk]))
+    client = bearer_client(viewer)
+    with timezone.override(zone):
+        response = client.get(reverse("api:property-detail", args=[prop.pk]))
         expected = serialized(PropertyDetailSerializer, instances().filter(pk=prop.pk), response, many=False)
-    assert response.json()["updated_at"] == "2025-01-01T13:29:59.123456+05:30"
+        page = client.get(reverse("api:property-list"))
+        expected_page = serialized(PropertySerializer, instances(), page)
+    assert response.json()["updated_at"] == written
     assert response.content == drf_render(expected)
+    assert page.json()["results"][2]["updated_at"] == written
+    assert page.json()["results"] == json.loads(drf_render(expected_page))
 
 
 def test_the_mapper_refuses_what_it_cannot_mirror():
