@@ -2,8 +2,9 @@
 
 Used by production, `manage.py demo` and the benchmark alike; command-line flags override it.
 
-- `bind` from GUNICORN_BIND (default 127.0.0.1:8000), `workers` from GUNICORN_WORKERS (default 2), gthread
-  workers with GUNICORN_THREADS threads (default 4; why: below).
+- `bind` from GUNICORN_BIND (default 127.0.0.1:8000), `workers` from GUNICORN_WORKERS (default 2), sync
+  workers (why: below; GUNICORN_WORKER_CLASS=gthread with GUNICORN_THREADS threads is the alternative, and the
+  web code's process-wide caches are thread-safe for it).
 - Prometheus multiprocess mode, so the web's /metrics counts every worker's requests: each worker
   writes its counters to files in PROMETHEUS_MULTIPROC_DIR and the scrape (django-prometheus'
   view, whichever worker answers it) sums them. A worker that exits or is recycled leaves its files,
@@ -39,16 +40,25 @@ def _env_int(name: str, default: int) -> int:
 bind = _os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = _env_int("GUNICORN_WORKERS", 2)
 
-# gthread, 4 threads per worker (GUNICORN_WORKER_CLASS / GUNICORN_THREADS override). Why, measured with wrk
-# against this file's settings on a 20,000-parcel county (2 workers, 50 clients, JWT; indicative only, the
-# machine was shared with other load): gthread served detail, list and GeoJSON pages at 1.1-1.6x the
-# sync worker's rate in 5 of 6 runs, and the sync runs were the ones with client timeouts. The reasons hold
-# beyond this machine: a sync worker serves one connection at a time and closes it after every response
-# (no keep-alive, a TCP handshake per request), while a request here spends a good part of its time waiting
-# on PostgreSQL and Redis, which a second thread of the same worker fills with Python work. More threads
-# than 4 buy nothing on 2 cores (the GIL) and cost a database connection each (Django's are per thread).
-# A process-wide cache in the web code must therefore be thread-safe.
-worker_class = _os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# sync workers. Why, measured with
+# wrk on the bench's 100,000-parcel county, 2 workers, JWT and county RBAC, idle machine (2026-11-29):
+#
+#   worker             detail 50 / 8 clients     p99 at 8    list page 50 / 8 clients   p99 at 8
+#   sync               870-910 / 860-880 req/s   12 ms       400-440 / 404-426 req/s    23-27 ms
+#   gthread 1 thread   840-890 / 870-900 req/s   13 ms       407-428 / 220-428 req/s    33-53 ms
+#   gthread 2 threads  840-870 / 880-890 req/s   15 ms       390-406 / 228-404 req/s    44-56 ms
+#   gthread 4 threads  800-810 / 820-870 req/s   26-39 ms    370-393 / 207-381 req/s    59-62 ms
+#
+# A request here is ~1.5-4 ms of Python with short waits on PostgreSQL and Redis (~0.1-0.3 ms), so one process
+# per core is busy on its own. Threads in a worker then only contend for the GIL: a thread back from the
+# database waits for the switch interval (5 ms) behind a thread computing a page, which is the tail latency
+# above. gthread keeps connections alive, and a worker may accept every connection of a few keep-alive
+# clients while the other idles: the halved rates at 8 clients. A sync worker accepts per request, so
+# the kernel spreads requests over the workers. Its cost: a connection per request (cheap on a local
+# socket) and a worker held by a slow client, so production runs it behind a buffering proxy (nginx), as
+# gunicorn's documentation advises; long work runs as RQ jobs, never in a request. More workers than
+# cores buy nothing for this load; GUNICORN_WORKERS raises them where cores are more.
+worker_class = _os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 # gunicorn turns a sync worker with threads > 1 into gthread: threads only for gthread, so sync can be chosen.
 threads = _env_int("GUNICORN_THREADS", 4) if worker_class == "gthread" else 1
 

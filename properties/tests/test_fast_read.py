@@ -167,3 +167,44 @@ def test_filters_run_on_lists_only(parcels, viewer):
     assert client.get(url, {"year_built_min": "not-a-number", "county": "elsewhere"}).status_code == 200
     listed = client.get(reverse("api:property-list"), {"year_built_min": "not-a-number"})
     assert listed.status_code == 400 and "year_built_min" in listed.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("key", ["abc", "1.5", "99999999999999999999", "-1", "0"])
+def test_detail_keys_the_orm_finds_nothing_for_are_404(parcels, viewer, key):
+    """The compiled detail query checks a key as the ORM does: not an integer, or beyond the column, is 404."""
+    response = bearer_client(viewer).get(f"/api/v1/properties/{key}/")
+    assert response.status_code == 404
+
+
+def test_prepared_reads_follow_the_users_counties(parcels, viewer, other_county):
+    """Rows and detail queries are prepared once per set of county ids: a role in another county opens its
+    parcels at the next request, in the list and in detail, and losing it closes them again."""
+    from counties.services import user_set_county_roles
+
+    elsewhere = PropertyFactory(county=other_county)
+    client = bearer_client(viewer)
+    url = reverse("api:property-detail", args=[elsewhere.pk])
+
+    def listed() -> set[int]:
+        return {row["id"] for row in client.get(reverse("api:property-list")).json()["results"]}
+
+    mine = {prop.pk for prop in parcels}
+    assert client.get(url).status_code == 404 and listed() == mine
+    assert client.get(reverse("api:property-detail", args=[parcels[0].pk])).status_code == 200
+    user_set_county_roles(user=viewer, county=other_county, roles=["viewer"])
+    response = client.get(url)
+    assert response.status_code == 200 and response.json()["parcel_number"] == elsewhere.parcel_number
+    assert listed() == mine | {elsewhere.pk}
+    user_set_county_roles(user=viewer, county=other_county, roles=[])
+    assert client.get(url).status_code == 404 and listed() == mine
+
+
+def test_a_viewset_with_its_own_queryset_is_never_prepared():
+    """A viewset whose rows depend on more of the request than restrict() builds its queryset per request."""
+    from properties.api.views import PropertyViewSet
+
+    class ActiveOnly(PropertyViewSet):
+        def get_queryset(self):
+            return super().get_queryset().filter(is_active=True)
+
+    assert ActiveOnly().prepared() is None
