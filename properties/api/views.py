@@ -134,7 +134,10 @@ class PropertyViewSet(FastReadMixin, CountyScopedRetrieveUpdateViewSet):
         return Response(PropertyValueSerializer(rows, many=True).data)
 
 
-class SaleViewSet(CountyScopedReadOnlyViewSet):
+class SaleViewSet(FastReadMixin, CountyScopedReadOnlyViewSet):
+    """Sales. Reads take the fast path (`values()` rows mapped to the serializer's JSON)."""
+
+    # Reads select their columns (FastReadMixin, values()); the queryset's only() serves the schema's view of it.
     queryset = Sale.objects.select_related("county", "property").only(
         *(f.name for f in Sale._meta.concrete_fields), "county__slug", "property__parcel_number"
     )

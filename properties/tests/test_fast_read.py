@@ -208,3 +208,20 @@ def test_a_viewset_with_its_own_queryset_is_never_prepared():
             return super().get_queryset().filter(is_active=True)
 
     assert ActiveOnly().prepared() is None
+
+
+def test_sales_are_the_serializers(parcels, viewer):
+    from properties.api.serializers import SaleSerializer
+    from properties.models import Sale
+    from terrafusion.testing.factories import SaleFactory
+
+    SaleFactory(property=parcels[0], county=parcels[0].county, deed_type="WD", excise_number="E-1")
+    SaleFactory(property=parcels[2], county=parcels[2].county, adjusted_price=None, is_valid=False)
+    client = bearer_client(viewer)
+    sales = Sale.objects.select_related("county", "property").order_by("id")
+    page = client.get(reverse("api:sale-list"))
+    assert page.status_code == 200
+    assert drf_render(page.json()["results"]) == drf_render(serialized(SaleSerializer, sales, page))
+    sale = sales.last()
+    detail = client.get(reverse("api:sale-detail", args=[sale.pk]))
+    assert detail.content == drf_render(serialized(SaleSerializer, sales.filter(pk=sale.pk), detail, many=False))
