@@ -29,7 +29,8 @@ help: ## List the targets
 
 venv: $(STAMP) ## Create/refresh .venv from requirements/dev.txt
 
-$(STAMP): $(REQUIREMENTS)
+$(STAMP): $(REQUIREMENTS) scripts/system-libs.sh
+	@scripts/system-libs.sh
 	@test -x $(PY) || { echo "Creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing requirements/dev.txt into $(VENV)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip

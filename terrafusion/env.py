@@ -80,11 +80,9 @@ def env_duration(name: str, default: timedelta) -> timedelta:
 
 
 def env_database(name: str, default: str | None) -> dict | None:
-    """A Django DATABASES entry parsed from a URL (postgres://, sqlite:///, mssql://)."""
+    """A Django DATABASES entry parsed from a URL (postgres://, sqlite:///); PACS's: ingestion/pacs/database.py."""
     import dj_database_url
 
-    # mssql-django's engine is "mssql"; dj-database-url maps the scheme to the retired django-pyodbc.
-    dj_database_url.register("mssql", "mssql")(lambda config: config.update(PORT=str(config.get("PORT") or "")))
     url = env_str(name, default)
     if url is None:
         return None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from terrafusion.databases import PACS_ALIAS, pacs_database
 from terrafusion.embedded_redis import embedded_redis_url
 from terrafusion.env import env_bool, env_database, env_duration, env_int, env_list, env_str
 
@@ -124,10 +125,9 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
 _default_db["ENGINE"] = _PROMETHEUS_ENGINES.get(_default_db["ENGINE"], _default_db["ENGINE"])
 DATABASES = {"default": _default_db}
 
-# The county's legacy PACS (SQL Server, read only); absent unless configured.
-_pacs_db = env_database("PACS_DATABASE_URL", None)
-if _pacs_db is not None:
-    DATABASES["pacs"] = _pacs_db
+# The county's legacy PACS (SQL Server, read only; ingestion/pacs/database.py); absent unless configured.
+if _pacs_url := env_str("PACS_DATABASE_URL"):
+    DATABASES[PACS_ALIAS] = pacs_database(_pacs_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
 DATABASE_ROUTERS = ["ingestion.pacs.router.PacsRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,6 +1,7 @@
 """Database router for the county's PACS database (alias `pacs`): read only, never migrated."""
 
-PACS_ALIAS = "pacs"
+from terrafusion.databases import PACS_ALIAS
+
 PACS_APP_LABEL = "pacs"
 
 

@@ -431,7 +431,6 @@ county_cd VARCHAR (10) NULL
 sales_ratio_type_cd VARCHAR (5) NULL
 -- PRIMARY KEY CLUSTERED ([deed_type_cd] ASC)
 """,
-
 }
 
 TABLES: dict[str, Table] = {name: _parse(name, text) for name, text in _DECLARED.items()}

@@ -35,9 +35,6 @@ class TestEnvironmentReaders:
     def test_good_values(self, monkeypatch):
         monkeypatch.setenv("JWT_ACCESS_LIFETIME", "15m")
         assert env_duration("JWT_ACCESS_LIFETIME", timedelta(0)) == timedelta(minutes=15)
-        monkeypatch.setenv("PACS_DATABASE_URL", "mssql://reader:pw@pacs-sql:1433/pacs_oltp")
-        pacs = env_database("PACS_DATABASE_URL", None)
-        assert (pacs["ENGINE"], pacs["NAME"], pacs["HOST"], pacs["PORT"]) == ("mssql", "pacs_oltp", "pacs-sql", "1433")
 
     def test_a_bad_setting_stops_manage_py_with_the_reason(self):
         env = {**os.environ, "DEBUG": "perhaps"}
