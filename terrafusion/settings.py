@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_rq",
     *LOCAL_APPS,
+    "ingestion.pacs",  # the PACS tables, unmanaged (part of the ingestion app; label `pacs`)
 ]
 
 MIDDLEWARE = [
