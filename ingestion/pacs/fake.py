@@ -52,8 +52,9 @@ The quirks, where they are made, and roughly how often:
   '99' that `sale_ratio_type` does not know. `sale_ratio_type` also holds the WAC reasons '01'..'08'.
 - Coordinates: `gis_real_coord_x/y` are the demo parcel's representative point (the writer's latitude/
   longitude) in EPSG:2927 (Washington South, US feet); NULL on ~0.5%.
-- `tsRowVersion` (ROWVERSION): numbered from one shared counter at load; an UPDATE gives a row a fresh number
-  (PostgreSQL: sequence `pacs_rowversion` and a trigger; SQLite: a one-row counter table and a trigger).
+- `tsRowVersion` (ROWVERSION; schema.py lists it on property_val only): numbered from one shared counter at
+  load; an UPDATE gives a row a fresh, higher number (PostgreSQL: sequence `pacs_rowversion` and a BEFORE UPDATE
+  trigger; SQLite: the one-row counter table `pacs_rowversion` and an AFTER UPDATE trigger).
 - Computed columns: `property_val.imprv_val` and `situs.situs_display` are generated, stored columns.
 - Years other than the demo's two roll years get the demo's values scaled by the model's trend (deterministic).
 """
