@@ -52,8 +52,9 @@ The quirks, where they are made, and roughly how often:
   '99' that `sale_ratio_type` does not know. `sale_ratio_type` also holds the WAC reasons '01'..'08'.
 - Coordinates: `gis_real_coord_x/y` are the demo parcel's representative point (the writer's latitude/
   longitude) in EPSG:2927 (Washington South, US feet); NULL on ~0.5%.
-- `tsRowVersion` (ROWVERSION): numbered from one shared counter at load; an UPDATE gives a row a fresh number
-  (PostgreSQL: sequence `pacs_rowversion` and a trigger; SQLite: a one-row counter table and a trigger).
+- `tsRowVersion` (ROWVERSION; schema.py lists it on property_val only): numbered from one shared counter at
+  load; an UPDATE gives a row a fresh, higher number (PostgreSQL: sequence `pacs_rowversion` and a BEFORE UPDATE
+  trigger; SQLite: the one-row counter table `pacs_rowversion` and an AFTER UPDATE trigger).
 - Computed columns: `property_val.imprv_val` and `situs.situs_display` are generated, stored columns.
 - Years other than the demo's two roll years get the demo's values scaled by the model's trend (deterministic).
 """
@@ -418,6 +419,10 @@ class _Sink:
     def _write(self, name: str, table: Table | None, columns: dict, n: int) -> None:
         raise NotImplementedError
 
+    def abort(self) -> None:
+        """Leave nothing half made behind after a failure."""
+        raise NotImplementedError
+
 
 class _SqliteSink(_Sink):
     engine = "sqlite"
@@ -454,6 +459,12 @@ class _SqliteSink(_Sink):
         marks = ", ".join("?" * len(names))
         columns_sql = ", ".join(map(_quote, names))
         self.db.executemany(f"INSERT INTO {_quote(name)} ({columns_sql}) VALUES ({marks})", rows)  # noqa: S608
+
+    def abort(self) -> None:
+        # journal_mode=OFF cannot roll back reliably: the half-written file goes.
+        self.db.close()
+        if os.path.exists(self.path):
+            os.remove(self.path)
 
     def finish(self) -> None:
         self.db.execute(f"INSERT INTO {ROWVERSION_SEQUENCE} (value) VALUES (?)", (self.rowversion,))  # noqa: S608
@@ -531,6 +542,11 @@ class _PostgresSink(_Sink):
                     for c, v in columns.items()
                 ]
                 copy.write("\n".join(map("\t".join, zip(*parts, strict=True))) + "\n")
+
+    def abort(self) -> None:
+        # Tables were created in the one open transaction: a rollback removes them all.
+        self.db.rollback()
+        self.db.close()
 
     def finish(self) -> None:
         self.db.execute(f"SELECT setval('{ROWVERSION_SEQUENCE}', %s)", (max(self.rowversion, 1),))
@@ -1533,6 +1549,32 @@ def _meta_rows(plan: _Plan, *, properties: int) -> dict:
 # --- The entry point -----------------------------------------------------------------------------------------------
 
 
+def _sink_fill(sink: _Sink, *, properties: int, years: tuple[int, ...], seed: int) -> tuple[DemoData, _Plan]:
+    """Generate the demo county and write every table: lookups, properties, the versioned tables year by year in
+    chunks of properties, sales and snapshots, the meta table; then keys, indexes and triggers."""
+    data = demo_data_generate(parcels=properties, seed=seed, working_year=years[-1])
+    plan = _plan_build(data, years=years, seed=seed)
+    sink.create()
+    for name, columns in _lookup_rows(plan):
+        sink.write(name, columns)
+    for lo in range(0, plan.size, CHUNK_PROPERTIES):
+        idx = np.arange(lo, min(plan.size, lo + CHUNK_PROPERTIES))
+        sink.write("property", _property_rows(plan, idx))
+        sink.write("account", _account_rows(plan, idx))
+        sink.write("address", _address_rows(plan, idx))
+        sink.write("situs", _situs_rows(plan, idx))
+    for year in years:
+        for lo in range(0, plan.size, CHUNK_PROPERTIES):
+            for name, columns in _year_rows(plan, year, np.arange(lo, min(plan.size, lo + CHUNK_PROPERTIES))):
+                sink.write(name, columns)
+    sale_set = _sales_build(plan)
+    for name, columns in (*_sale_rows(plan, sale_set), *_snapshot_rows(plan, sale_set)):
+        sink.write(name, columns)
+    sink.write(META_TABLE, _meta_rows(plan, properties=properties))
+    sink.finish()
+    return data, plan
+
+
 def fake_pacs_create(
     url: str, *, properties: int, years: list[int], seed: int, replace: bool = False
 ) -> FakePacsSummary:
@@ -1540,7 +1582,7 @@ def fake_pacs_create(
     of (`properties`, `seed`, working year = max(`years`)). Same arguments, same rows.
 
     Refuses (FakePacsError) a target that already has PACS tables unless `replace`; never touches Django's
-    databases.
+    databases. On a failure nothing half made is left (the transaction rolls back, the SQLite file goes).
     """
     started = time.perf_counter()
     if not years:
@@ -1551,26 +1593,11 @@ def fake_pacs_create(
     if not 2001 <= years_t[-1] <= 2200 or years_t[0] < 1900:
         raise FakePacsError(f"roll years must lie in 1900-2200, the working year from 2001 (got {list(years_t)})")
     sink = _sink_open(url, replace=replace)  # before the generation: refuse early
-    data = demo_data_generate(parcels=properties, seed=seed, working_year=years_t[-1])
-    plan = _plan_build(data, years=years_t, seed=seed)
-    sink.create()
-    for name, columns in _lookup_rows(plan):
-        sink.write(name, columns)
-    for lo in range(0, plan.size, CHUNK_PROPERTIES):
-        idx = np.arange(lo, min(plan.size, lo + CHUNK_PROPERTIES))
-        sink.write("property", _property_rows(plan, idx))
-        sink.write("account", _account_rows(plan, idx))
-        sink.write("address", _address_rows(plan, idx))
-        sink.write("situs", _situs_rows(plan, idx))
-    for year in years_t:
-        for lo in range(0, plan.size, CHUNK_PROPERTIES):
-            for name, columns in _year_rows(plan, year, np.arange(lo, min(plan.size, lo + CHUNK_PROPERTIES))):
-                sink.write(name, columns)
-    sale_set = _sales_build(plan)
-    for name, columns in (*_sale_rows(plan, sale_set), *_snapshot_rows(plan, sale_set)):
-        sink.write(name, columns)
-    sink.write(META_TABLE, _meta_rows(plan, properties=properties))
-    sink.finish()
+    try:
+        data, plan = _sink_fill(sink, properties=properties, years=years_t, seed=seed)
+    except BaseException:
+        sink.abort()
+        raise
 
     kinds = {k: plan.prop_id[plan.kind == k] for k in (*(e[0] for e in EXTRA_KINDS), KIND_UDI_CHILD)}
     counts = {name: sink.counts.get(name, 0) for name in TABLES}

@@ -569,3 +569,27 @@ def test_replace_on_postgresql(capsys):
             assert conn.execute("SELECT count(*) FROM pacs_year").fetchone()[0] == 2
     finally:
         _pg_drop(name)
+
+
+def test_a_failure_leaves_nothing_half_made(tmp_path, monkeypatch):
+    import ingestion.pacs.fake as fake
+
+    def broken(plan):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fake, "_sales_build", broken)
+    name = f"tf_fakepacs_{secrets.token_hex(4)}"
+    try:
+        for url in (f"sqlite:///{tmp_path}/f.sqlite3", f"{PG}/{name}"):
+            with pytest.raises(RuntimeError, match="boom"):
+                fake_pacs_create(url, properties=40, years=[2026], seed=1)
+        assert not (tmp_path / "f.sqlite3").exists()
+        with psycopg.connect(f"{PG}/{name}") as conn:
+            assert (
+                conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'property'").fetchone()[
+                    0
+                ]
+                == 0
+            )
+    finally:
+        _pg_drop(name)
