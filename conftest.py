@@ -6,6 +6,9 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from terrafusion.testing.factories import CountyFactory, user_with_role
+from terrafusion.testing.pacs import pacs_test_alias_register
+
+pacs_test_alias_register()  # the `pacs` alias, for the tests that ask for it (terrafusion/testing/pacs.py)
 
 
 @pytest.fixture(autouse=True)

@@ -205,10 +205,13 @@ class SaleInlineForm(forms.ModelForm):
         cleaned = super().clean()
         sale_id = cleaned.get("sale_id")
         county_id = self.instance.county_id
-        if sale_id is not None and county_id is not None:
-            duplicate = Sale.objects.filter(county_id=county_id, sale_id=sale_id).exclude(pk=self.instance.pk)
+        prop = cleaned.get("property") or getattr(self.instance, "property", None)
+        if sale_id is not None and county_id is not None and prop is not None:
+            duplicate = Sale.objects.filter(county_id=county_id, property=prop, sale_id=sale_id).exclude(
+                pk=self.instance.pk
+            )
             if duplicate.exists():
-                self.add_error("sale_id", "Another sale in this county already has this legacy sale id.")
+                self.add_error("sale_id", "This parcel already has a sale with this legacy sale id.")
         return cleaned
 
 

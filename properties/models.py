@@ -96,6 +96,13 @@ class Property(models.Model):
     is_active = models.BooleanField(default=True)
     source_system = models.CharField(max_length=20, default="terrafusion")
     source_row_hash = models.CharField(max_length=64, blank=True)
+    created_by_job = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The load job that created the parcel: its record of creation (a bulk load writes no audit row "
+        "per new parcel; the job, with its parameters and results, is that record).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -180,11 +187,12 @@ class Sale(models.Model):
     class Meta:
         ordering = ["-sale_date", "-id"]
         constraints = [
+            # One legacy sale (PACS chg_of_owner_id) per parcel: a multi-parcel sale is a sale on each of its parcels.
             models.UniqueConstraint(
-                fields=["county", "sale_id"],
+                fields=["county", "sale_id", "property"],
                 condition=Q(sale_id__isnull=False),
-                name="sale_id_unique_in_county",
-                violation_error_message="Another sale in this county already has this legacy sale id.",
+                name="sale_id_unique_per_parcel",
+                violation_error_message="This parcel already has a sale with this legacy sale id.",
             ),
             *_non_negative("sale", "sale_price", "adjusted_price"),
         ]

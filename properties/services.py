@@ -9,6 +9,7 @@ as "values[2025/manual].market_value", sales as "sales[<legacy sale id>].sale_pr
 """
 
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,12 +17,14 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from properties.choices import ActorKind, ValueSource
 from properties.fields import (
+    CENTROID_FIELDS,
+    CHARACTERISTIC_FIELDS,
     LAST_SALE_FIELDS,
     PROPERTY_EDITABLE_FIELDS,
     PROPERTY_RECORDED_FIELDS,
@@ -29,7 +32,7 @@ from properties.fields import (
     VALUE_FIELDS,
 )
 from properties.geometry import geometry_columns
-from properties.models import Property, PropertyChange, PropertyValue, Sale
+from properties.models import Neighborhood, Property, PropertyChange, PropertyValue, Sale
 
 # A parcel's last sale is its latest by date, valid or not: the last change of ownership on record, which is
 # what a roll's "last sale" shows (validity decides what ratio studies and models use, not what happened last).
@@ -404,16 +407,18 @@ def _sale_prepare(*, sale: Sale, prop: Property) -> None:
 
 
 def _sale_save(sale: Sale, **kwargs) -> None:
-    """Save a checked sale. Two parcels' locks do not serialise two new sales of one legacy id in a county:
-    the loser of that race meets the unique index, and gets the message full_clean would have given it."""
+    """Save a checked sale. Should two new sales of one legacy id on one parcel still meet (the parcel's lock
+    serialises them, so only a writer that bypassed it could), the loser meets the unique index and gets the
+    message full_clean would have given it."""
     try:
         with transaction.atomic():  # a savepoint: the caller's transaction stays usable after the clash
             sale.save(**kwargs)
     except IntegrityError:
-        if sale.sale_id is None or not Sale.objects.filter(county_id=sale.county_id, sale_id=sale.sale_id).exists():
+        taken = Sale.objects.filter(county_id=sale.county_id, property_id=sale.property_id, sale_id=sale.sale_id)
+        if sale.sale_id is None or not taken.exists():
             raise
         raise ValidationError(
-            {"sale_id": f"Another sale in this county already has legacy sale id {sale.sale_id}."}
+            {"sale_id": f"This parcel already has a sale with legacy sale id {sale.sale_id}."}
         ) from None
 
 
@@ -483,3 +488,324 @@ def sale_delete_many(*, sales: QuerySet[Sale], actor: Actor) -> list[PropertyCha
         changes.update(last_sales[prop.pk])
         records.append(PropertyChange(**_change_fields(prop=prop, changes=changes, actor=actor)))
     return PropertyChange.objects.bulk_create(records)
+
+
+# --- bulk loads: a county's records from its legacy system, set-based, audited ------------------------------
+#
+# A load (a PACS bulk load or sync) hands over the records of one range of legacy keys at a time. Its writes are
+# a fixed number of statements per range, whatever its size: records whose hash matches what is stored are left
+# alone before anything is staged; the rest are staged (COPY on PostgreSQL) and upserted with
+# `INSERT ... ON CONFLICT DO UPDATE ... WHERE (stored) IS DISTINCT FROM (new)`, so an unchanged row is never
+# rewritten. Every change to an existing parcel, value row or sale is on the parcel's trail (old -> new, the
+# job as its actor), written in bulk in the same transaction; a parcel the load creates carries the job
+# (`created_by_job`), which is its record of creation.
+
+# The parcel fields a load writes (the neighborhood by code, resolved to the county's neighborhood here).
+BULK_PROPERTY_FIELDS = (
+    "parcel_number", "property_type", "class_code", "neighborhood", "situs_address", "situs_city", "situs_zip",
+    "legal_description", "owner_name", "owner_address", *CHARACTERISTIC_FIELDS, *CENTROID_FIELDS, *VALUE_FIELDS,
+    "value_year", "is_active",
+)  # fmt: skip
+_BULK_BATCH = 2_000  # ids per IN list, rows per bulk statement
+
+
+@dataclass
+class BulkLoadResult:
+    """What a load did to one range of keys (added up over ranges by the job)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    values_inserted: int = 0
+    values_updated: int = 0
+    values_certified: int = 0  # differing value rows of a certified roll year, left as certified
+    sales_inserted: int = 0
+    sales_updated: int = 0
+    sales_deleted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def _batches(items: list, size: int = _BULK_BATCH):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def rows_copy(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Insert rows into a table in bulk: COPY on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    cursor_wrapper = connection.cursor()
+    with cursor_wrapper as cursor:
+        names = ", ".join(connection.ops.quote_name(column) for column in columns)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})"  # noqa: S608 - our names
+            cursor.executemany(sql, rows)
+
+
+def _distinct(left: str, right: str) -> str:
+    """Null-safe inequality of two SQL expressions (row values too)."""
+    return f"{left} IS DISTINCT FROM {right}" if connection.vendor == "postgresql" else f"{left} IS NOT {right}"
+
+
+def neighborhoods_ensure(*, county, names: dict[str, str]) -> dict[str, int]:
+    """The ids of the county's neighborhoods by code, creating the missing ones (names from the load)."""
+    codes = sorted(code for code in names if code)
+    found = dict(Neighborhood.objects.filter(county=county, code__in=codes).values_list("code", "id"))
+    missing = [Neighborhood(county=county, code=code, name=names[code][:120]) for code in codes if code not in found]
+    if missing:
+        Neighborhood.objects.bulk_create(missing, batch_size=_BULK_BATCH, ignore_conflicts=True)
+        found = dict(Neighborhood.objects.filter(county=county, code__in=codes).values_list("code", "id"))
+    return found
+
+
+def _bulk_audits(*, county, entries: list[tuple[int | None, int, dict]], actor: Actor) -> None:
+    """Audit rows (parcel pk, parcel key, changes), written in bulk."""
+    rows = []
+    now = timezone.now()
+    user_id = actor.user.pk if actor.user is not None and actor.user.is_authenticated else None
+    for pk, key, changes in entries:
+        rows.append(
+            (county.pk, pk, key, now, actor.kind, user_id, actor.job_id, actor.source[:120], json.dumps(changes))
+        )
+    rows_copy(
+        PropertyChange._meta.db_table,
+        ["county_id", "property_id", "property_key", "changed_at", "actor_kind", "user_id", "job_id", "source",
+         "changes"],
+        rows,
+    )  # fmt: skip
+
+
+def _field_changes(prefix: str, old: dict[str, Any], new: dict[str, Any]) -> dict:
+    return {
+        f"{prefix}{field}": {"old": _audit_value(field, old[field]), "new": _audit_value(field, value)}
+        for field, value in new.items()
+        if _comparable(old[field]) != _comparable(value)
+    }
+
+
+@transaction.atomic
+def properties_bulk_load(
+    *,
+    county,
+    key_range: tuple[int, int],
+    records: list[dict[str, Any]],
+    sales: list[dict[str, Any]],
+    neighborhoods: dict[str, str],
+    roll_year: int,
+    actor: Actor,
+    source_system: str,
+    value_source: ValueSource,
+) -> BulkLoadResult:
+    """Make the county's parcels with legacy keys in `key_range` (low, high exclusive) what the records say.
+
+    `records`: one dict per active parcel: `property_id`, `row_hash` and BULK_PROPERTY_FIELDS but value_year and
+    is_active, with the neighborhood as `neighborhood_code` (`neighborhoods` names the codes). Their values become
+    the `roll_year` row of the value history from `value_source` (a certified row is left as it is, and counted).
+    `sales`: the records' sales (`property_id`, and SALE_EDITABLE_FIELDS with `sale_id`), which replace the
+    parcels' legacy sales. Parcels of `source_system` in the range that are not among the records are deactivated.
+    """
+    result = BulkLoadResult()
+    low, high = key_range
+    hood_ids = neighborhoods_ensure(county=county, names=neighborhoods)
+    stored = {
+        key: (pk, row_hash, active, year, system)
+        for pk, key, row_hash, active, year, system in Property.objects.filter(
+            county=county, property_id__gte=low, property_id__lt=high
+        ).values_list("pk", "property_id", "source_row_hash", "is_active", "value_year", "source_system")
+    }
+    new_rows, changed = [], []
+    for given in records:
+        record = {key: value for key, value in given.items() if key != "neighborhood_code"}
+        record.update(neighborhood=hood_ids.get(given.get("neighborhood_code") or ""), value_year=roll_year)
+        record["is_active"] = True
+        found = stored.get(record["property_id"])
+        if found is None:
+            new_rows.append(record)
+        elif found[1:4] != (record["row_hash"], True, roll_year):
+            changed.append(record)
+        else:
+            result.unchanged += 1
+    result.inserted = len(new_rows)
+    if changed:
+        result.updated = _properties_update(county=county, records=changed, actor=actor)
+        result.unchanged += len(changed) - result.updated
+    if new_rows or changed:
+        _properties_upsert(county=county, records=new_rows + changed, source_system=source_system, actor=actor)
+        result.values_inserted, result.values_updated, result.values_certified = _values_upsert(
+            county=county, records=new_rows + changed, roll_year=roll_year, source=value_source, actor=actor
+        )
+    loaded = {record["property_id"] for record in records}
+    gone = [
+        pk
+        for key, (pk, _, active, _, system) in stored.items()
+        if active and system == source_system and key not in loaded
+    ]
+    result.deactivated = _properties_deactivate(county=county, pks=gone, actor=actor)
+    result.sales_inserted, result.sales_updated, result.sales_deleted = _sales_replace(
+        county=county,
+        key_range=key_range,
+        sales=sales,
+        created={record["property_id"] for record in new_rows},
+        actor=actor,
+    )
+    return result
+
+
+def _properties_update(*, county, records: list[dict], actor: Actor) -> int:
+    """Audit the changes of existing parcels (read in a few queries); returns how many really change."""
+    columns = [_field_key(field) for field in BULK_PROPERTY_FIELDS]
+    audits = []
+    by_key = {record["property_id"]: record for record in records}
+    for batch in _batches(list(by_key)):
+        for row in Property.objects.filter(county=county, property_id__in=batch).values("pk", "property_id", *columns):
+            record = by_key[row["property_id"]]
+            old = {field: row[_field_key(field)] for field in BULK_PROPERTY_FIELDS}
+            changes = _field_changes("", old, {field: record[field] for field in BULK_PROPERTY_FIELDS})
+            if changes:
+                audits.append((row["pk"], row["property_id"], changes))
+    _bulk_audits(county=county, entries=audits, actor=actor)
+    return len(audits)
+
+
+def _properties_upsert(*, county, records: list[dict], source_system: str, actor: Actor) -> None:
+    """Stage the records, then one INSERT ... ON CONFLICT DO UPDATE that skips rows equal to what is stored."""
+    table = connection.ops.quote_name(Property._meta.db_table)
+    fields = [_field_key(field) for field in BULK_PROPERTY_FIELDS]
+    staged = ["property_id", "source_row_hash", *fields]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS tf_stage_property")
+        cursor.execute(
+            f"CREATE TEMP TABLE tf_stage_property AS SELECT {', '.join(staged)} FROM {table} WHERE 1 = 0"  # noqa: S608
+        )
+    rows_copy(
+        "tf_stage_property",
+        staged,
+        [(r["property_id"], r["row_hash"], *(r[field] for field in BULK_PROPERTY_FIELDS)) for r in records],
+    )
+    now = timezone.now()
+    written = [*staged, "county_id", "source_system", "created_by_job", "created_at", "updated_at"]
+    updated = [*fields, "source_row_hash", "source_system"]
+    stored = "(" + ", ".join(f"{table}.{column}" for column in updated) + ")"
+    new = "(" + ", ".join(f"excluded.{column}" for column in updated) + ")"
+    assignments = ", ".join(f"{column} = excluded.{column}" for column in [*updated, "updated_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(written)}) "  # noqa: S608 - our own column names
+            f"SELECT {', '.join(staged)}, %s, %s, %s, %s, %s FROM tf_stage_property WHERE true "
+            f"ON CONFLICT (county_id, property_id) DO UPDATE SET {assignments} WHERE {_distinct(stored, new)}",
+            [county.pk, source_system, actor.job_id, now, now],
+        )
+        cursor.execute("DROP TABLE tf_stage_property")
+
+
+def _property_pks(county, keys: list[int]) -> dict[int, int]:
+    return {
+        key: pk
+        for batch in _batches(keys)
+        for key, pk in Property.objects.filter(county=county, property_id__in=batch).values_list("property_id", "pk")
+    }
+
+
+def _values_upsert(*, county, records: list[dict], roll_year: int, source: ValueSource, actor: Actor):
+    """The records' values as their `roll_year` value-history rows: (inserted, updated, certified and left)."""
+    pks = _property_pks(county, [record["property_id"] for record in records])
+    existing = {}
+    for batch in _batches(list(pks.values())):
+        rows = PropertyValue.objects.filter(property_id__in=batch, roll_year=roll_year, source=source)
+        for row in rows.values("pk", "property_id", "is_certified", *VALUE_FIELDS):
+            existing[row["property_id"]] = row
+    now = timezone.now()
+    inserts, updates, audits, certified = [], [], [], 0
+    prefix = _value_key(roll_year, source) + "."
+    for record in records:
+        pk = pks[record["property_id"]]
+        new = {field: record[field] for field in VALUE_FIELDS}
+        row = existing.get(pk)
+        if row is None:
+            inserts.append((county.pk, pk, roll_year, source, *new.values(), actor.job_id, False, now, now))
+            continue
+        changes = _field_changes(prefix, row, new)
+        if not changes:
+            continue
+        if row["is_certified"]:
+            certified += 1  # the roll as certified does not change
+            continue
+        updates.append(PropertyValue(pk=row["pk"], updated_at=now, **new))
+        audits.append((pk, record["property_id"], changes))
+    columns = ["county_id", "property_id", "roll_year", "source", *VALUE_FIELDS, "job_id", "is_certified"]
+    rows_copy(PropertyValue._meta.db_table, [*columns, "created_at", "updated_at"], inserts)
+    PropertyValue.objects.bulk_update(updates, [*VALUE_FIELDS, "updated_at"], batch_size=_BULK_BATCH)
+    _bulk_audits(county=county, entries=audits, actor=actor)
+    return len(inserts), len(updates), certified
+
+
+def _properties_deactivate(*, county, pks: list[int], actor: Actor) -> int:
+    """Deactivate parcels a load no longer finds active, each on its trail."""
+    done = 0
+    for batch in _batches(pks):
+        rows = list(Property.objects.filter(pk__in=batch, is_active=True).values_list("pk", "property_id"))
+        Property.objects.filter(pk__in=[pk for pk, _ in rows]).update(is_active=False, updated_at=timezone.now())
+        entries = [(pk, key, {"is_active": {"old": True, "new": False}}) for pk, key in rows]
+        _bulk_audits(county=county, entries=entries, actor=actor)
+        done += len(rows)
+    return done
+
+
+def _sales_replace(*, county, key_range: tuple[int, int], sales: list[dict], created: set[int], actor: Actor):
+    """The range's legacy sales become `sales`: (inserted, updated, deleted), audited, last sales kept right.
+
+    Only the sales of parcels that have `sales` or had legacy sales are touched; sales without a legacy id (entered
+    in TerraFusion) are never replaced. Changes on parcels this load created are not audited (the job is their
+    record).
+    """
+    low, high = key_range
+    in_range = Property.objects.filter(county=county, property_id__gte=low, property_id__lt=high)
+    pks = dict(in_range.values_list("property_id", "pk"))
+    keys = {pk: key for key, pk in pks.items()}
+    existing = {
+        (row["property_id"], row["sale_id"]): row
+        for row in Sale.objects.filter(county=county, property__in=in_range, sale_id__isnull=False).values(
+            "pk", "property_id", *SALE_EDITABLE_FIELDS
+        )
+    }
+    now = timezone.now()
+    inserts, updates, seen = [], [], set()
+    audits: dict[int, dict] = defaultdict(dict)
+    for sale in sales:
+        pk = pks.get(sale["property_id"])
+        if pk is None:
+            continue
+        new = {field: sale[field] for field in SALE_EDITABLE_FIELDS}
+        seen.add((pk, sale["sale_id"]))
+        row = existing.get((pk, sale["sale_id"]))
+        prefix = f"sales[{sale['sale_id']}]."
+        if row is None:
+            inserts.append((county.pk, pk, *new.values(), now, now))
+            audits[pk].update(_created(prefix, new))
+        elif changes := _field_changes(prefix, row, new):
+            updates.append(Sale(pk=row["pk"], updated_at=now, **new))
+            audits[pk].update(changes)
+    doomed = [row for key, row in existing.items() if key not in seen]
+    for row in doomed:
+        state = {field: row[field] for field in SALE_EDITABLE_FIELDS}
+        audits[row["property_id"]].update(_deleted(f"sales[{row['sale_id']}].", state))
+    Sale.objects.filter(pk__in=[row["pk"] for row in doomed]).delete()
+    rows_copy(
+        Sale._meta.db_table, ["county_id", "property_id", *SALE_EDITABLE_FIELDS, "created_at", "updated_at"], inserts
+    )
+    Sale.objects.bulk_update(updates, [*SALE_EDITABLE_FIELDS, "updated_at"], batch_size=_BULK_BATCH)
+    for batch in _batches(sorted(audits)):
+        props = list(Property.objects.filter(pk__in=batch).only("pk", *LAST_SALE_FIELDS))
+        for pk, changes in _last_sales_refresh(props).items():
+            audits[pk].update(changes)
+    entries = [(pk, keys[pk], changes) for pk, changes in audits.items() if changes and keys[pk] not in created]
+    _bulk_audits(county=county, entries=entries, actor=actor)
+    return len(inserts), len(updates), len(doomed)

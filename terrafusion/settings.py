@@ -126,7 +126,7 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
 _default_db["ENGINE"] = _PROMETHEUS_ENGINES.get(_default_db["ENGINE"], _default_db["ENGINE"])
 DATABASES = {"default": _default_db}
 
-# The county's legacy PACS (SQL Server, read only; ingestion/pacs/database.py); absent unless configured.
+# The county's legacy PACS (SQL Server, read only; terrafusion/databases.py); absent unless configured.
 if _pacs_url := env_str("PACS_DATABASE_URL"):
     DATABASES[PACS_ALIAS] = pacs_database(_pacs_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
 DATABASE_ROUTERS = ["ingestion.pacs.router.PacsRouter"]
@@ -166,6 +166,8 @@ METRICS_EXPORTER_BIND = env_str("METRICS_EXPORTER_BIND", "127.0.0.1:9150")
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_STALE_AFTER_SECONDS = env_int("JOB_STALE_AFTER_SECONDS", 120, minimum=2)
 JOB_SWEEP_INTERVAL_SECONDS = env_int("JOB_SWEEP_INTERVAL_SECONDS", 30, minimum=1)
+# PACS loads run in parts of this many properties (prop_ids), which workers run in parallel.
+PACS_CHUNK_PROPERTIES = env_int("PACS_CHUNK_PROPERTIES", 25_000, minimum=1)
 
 # --- Auth --------------------------------------------------------------------------------------
 

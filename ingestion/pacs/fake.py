@@ -82,8 +82,10 @@ CHUNK_PROPERTIES = 100_000  # properties generated at once: bounds memory for a 
 COPY_FIELDS = 2_000_000  # fields formatted into one COPY buffer at once
 
 # Codes the fake writes, for the loader's mapping (also stored under the `codes` key of the meta table).
-QUALITY_CLASS_CODES = dict(zip(QUALITY_CODES, ("LOW", "FAIR", "AVG", "GOOD", "VGOOD", "EXC"), strict=True))
-CONDITION_PACS_CODES = dict(zip(CONDITION_CODES, ("PR", "FR", "AV", "GD", "EX"), strict=True))
+# Benton's class and condition codes (counties/configs/benton-wa/pacs_mapping.yaml), so the shipped mapping reads
+# the fake as it is: the demo made through PACS uses the real configuration.
+QUALITY_CLASS_CODES = dict(zip(QUALITY_CODES, ("L", "F", "A", "G", "VG", "E"), strict=True))
+CONDITION_PACS_CODES = dict(zip(CONDITION_CODES, ("P", "F", "A", "G", "E"), strict=True))
 ATTR_BEDROOMS, ATTR_FULL_BATHS, ATTR_HALF_BATHS = 15, 45, 46
 MAIN_AREA = "MA"
 UNKNOWN_RATIO_CODE = "99"
@@ -1213,6 +1215,12 @@ def _land_rows(
     t = np.flatnonzero(two)
     sqft = np.concatenate([first, (cents - first)[t]]) / 100.0
     positions = np.concatenate([np.arange(rows.size), t])
+    # Acres in ten-thousandths, the segments' summing to the parcel's acreage as the demo writes it ("%.4f" of
+    # sqft / 43,560), so a loader that sums size_acres gets the demo's acreage to the last digit.
+    total_acres = np.asarray(np.char.mod("%.4f", ch.land_sqft / SQFT_PER_ACRE), dtype=float) * 10_000
+    total_acres = np.round(total_acres).astype(np.int64)
+    first_acres = np.where(two, np.round(first / 100.0 / SQFT_PER_ACRE * 10_000), total_acres).astype(np.int64)
+    acres = np.concatenate([first_acres, (total_acres - first_acres)[t]]) / 10_000.0
     value_first = np.where(two, _round100(land * plan.segment_frac[rows]), land)
     value = np.concatenate([value_first, (land - value_first)[t]])
     return {
@@ -1227,7 +1235,7 @@ def _land_rows(
             [np.full(rows.size, "PRIM", dtype=object), np.full(t.size, "RES", dtype=object)]
         ),
         "state_cd": plan.class_cd[rows][positions],
-        "size_acres": np.round(sqft / SQFT_PER_ACRE, 4),
+        "size_acres": acres,
         "size_square_feet": sqft,
         "effective_front": np.nan,
         "effective_depth": np.nan,

@@ -343,7 +343,7 @@ def test_a_refusal_found_by_a_service_is_a_message_not_a_500_and_nothing_is_writ
 
     assert response.status_code == 200
     messages = [str(message) for message in response.context["messages"]]
-    assert messages == ["Another sale in this county already has this legacy sale id."]
+    assert messages == ["This parcel already has a sale with this legacy sale id."]
     assert not Sale.objects.exists() and not PropertyChange.objects.exists()
     prop.refresh_from_db()
     assert prop.owner_name == "Before"

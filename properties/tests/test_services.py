@@ -304,18 +304,28 @@ def test_editing_values_never_rewrites_a_certified_history_row(county, appraiser
 
 
 def test_a_legacy_sale_id_taken_meanwhile_is_a_validation_error_not_a_crash(county, appraiser, monkeypatch):
-    first, second = PropertyFactory(county=county), PropertyFactory(county=county)
+    prop = PropertyFactory(county=county)
     sale_create(
-        sale=Sale(property=first, sale_id=77, sale_date=datetime.date(2025, 3, 1), sale_price=300000),
+        sale=Sale(property=prop, sale_id=77, sale_date=datetime.date(2025, 3, 1), sale_price=300000),
         actor=Actor.for_user(appraiser, "api"),
     )
-    clash = Sale(property=second, sale_id=77, sale_date=datetime.date(2025, 4, 1), sale_price=310000)
+    clash = Sale(property=prop, sale_id=77, sale_date=datetime.date(2025, 4, 1), sale_price=310000)
     clash.county_id = county.pk
-    # As if full_clean had run before the first sale committed: the race the parcels' locks cannot serialise.
+    # As if full_clean had run before the first sale committed: the unique index is the last word.
     monkeypatch.setattr(Sale, "validate_unique", lambda self, exclude=None: None)
     monkeypatch.setattr(Sale, "validate_constraints", lambda self, exclude=None: None)
     with pytest.raises(ValidationError) as refused:
         sale_create(sale=clash, actor=Actor.for_user(appraiser, "api"))
     assert "legacy sale id 77" in refused.value.message_dict["sale_id"][0]
     assert Sale.objects.filter(sale_id=77).count() == 1
-    assert PropertyChange.objects.filter(property=second).count() == 0
+
+
+def test_a_multi_parcel_sale_is_a_sale_on_each_parcel(county, appraiser):
+    first, second = PropertyFactory(county=county), PropertyFactory(county=county)
+    for prop in (first, second):
+        sale_create(
+            sale=Sale(property=prop, sale_id=78, sale_date=datetime.date(2025, 3, 1), sale_price=500000,
+                      is_multi_parcel=True),
+            actor=Actor.for_user(appraiser, "api"),
+        )  # fmt: skip
+    assert Sale.objects.filter(sale_id=78).count() == 2

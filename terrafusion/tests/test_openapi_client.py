@@ -12,9 +12,10 @@ from django.urls import reverse
 
 from terrafusion.jobs.registry import job_kinds
 from terrafusion.testing.factories import PASSWORD, PropertyFactory, user_with_role
+from terrafusion.testing.pacs import pacs_fill, pacs_url
 from terrafusion.testing.workers import run_burst_worker
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(databases=["default", "pacs"], transaction=True)]
 
 GENERATOR = [sys.executable, "-m", "openapi_python_client"]
 
@@ -67,7 +68,16 @@ def _operation(package, schema: dict, path: str, method: str):
     )
 
 
-def test_a_generated_client_logs_in_pages_properties_and_runs_every_kind_of_job(client_package, live_server, county):
+@pytest.fixture
+def fake_pacs(django_db_setup, django_db_blocker):
+    """A small fake PACS, for the ingestion job's run."""
+    with django_db_blocker.unblock():
+        pacs_fill(properties=40, years=[2025, 2026], seed=2)
+
+
+def test_a_generated_client_logs_in_pages_properties_and_runs_every_kind_of_job(
+    client_package, live_server, county, fake_pacs
+):
     from terrafusion.testing.openapi import api_schema
 
     schema = api_schema()
@@ -107,7 +117,7 @@ def test_a_generated_client_logs_in_pages_properties_and_runs_every_kind_of_job(
         )
         assert job.status.value == "pending" and job.finished_at is None  # unset fields are typed as such
 
-        worker = run_burst_worker()
+        worker = run_burst_worker(PACS_DATABASE_URL=pacs_url())
         assert worker.returncode == 0, worker.stderr
 
         followed = _operation(tf, schema, f"{base}/jobs/{{id}}/", "get").sync(client=api, id=job.id)

@@ -77,15 +77,15 @@ def test_check_deploy_flags_the_quick_start_secret_key():
     assert "terrafusion.E001" in result.stderr
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases=["default", "pacs"])  # the suite configures a PACS (terrafusion/testing/pacs.py)
 class TestHealth:
     def test_live(self, client):
         assert client.get("/health/live").json() == {"status": "ok"}
 
-    def test_ready_checks_database_and_redis(self, client):
+    def test_ready_checks_database_redis_and_pacs(self, client):
         response = client.get("/health/ready")
         assert response.status_code == 200
-        assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+        assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "pacs": "ok"}}
 
     def test_ready_names_what_failed(self, client, settings):
         settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}  # nothing listens on port 1

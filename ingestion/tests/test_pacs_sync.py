@@ -1,0 +1,131 @@
+"""Loads after the first: PACS's changes applied and audited, properties gone or inactive deactivated, a new roll
+year loaded, a mapping that does not fit refused before anything is read, and PACS going away mid-load.
+
+The SQL that changes the fake PACS is built from ids the tests read back from the database.
+"""
+# ruff: noqa: S608
+
+import pytest
+from django.db import connections
+
+from ingestion.pacs.reader import PacsReader
+from ingestion.services import PacsMappingInvalid, PacsUnavailable, pacs_source_open
+from ingestion.tests.test_pacs_load import PARCELS, load, mapping
+from properties.models import Property, PropertyChange, PropertyValue, Sale
+from terrafusion.testing.pacs import pacs_execute, pacs_fill
+
+pytestmark = pytest.mark.django_db(databases=["default", "pacs"])
+
+
+@pytest.fixture
+def fake(django_db_setup, django_db_blocker):
+    """A fresh fake PACS per test: these tests change it."""
+    with django_db_blocker.unblock():
+        return pacs_fill(properties=PARCELS, years=[2025, 2026], seed=7)
+
+
+def current(prop_id: int, year: int = 2026) -> str:
+    """SQL restricting property_val to a property's current supplement of the year."""
+    return (
+        f"prop_id = {prop_id} AND prop_val_yr = {year} AND sup_num = "
+        f"(SELECT sup_num FROM prop_supp_assoc WHERE prop_id = {prop_id} AND owner_tax_yr = {year})"
+    )
+
+
+def test_changes_in_pacs_are_applied_and_audited(fake, county):
+    first = load(county)
+    sale = Sale.objects.filter(county=county, is_multi_parcel=False).select_related("property").first()
+    sold = sale.property
+    changed, gone = Property.objects.filter(county=county, improvement_value__gt=0).exclude(pk=sold.pk)[:2]
+    old_market = changed.market_value
+    pacs_execute(
+        # A value correction, a new address, a property made inactive, a sale withdrawn.
+        f"UPDATE property_val SET market = market + 1000, imprv_non_hstd_val = COALESCE(imprv_non_hstd_val, 0) + 1000 "
+        f"WHERE {current(changed.property_id)}",
+        f"UPDATE situs SET situs_street = 'NEW STREET' WHERE prop_id = {changed.property_id}",
+        f"UPDATE property_val SET prop_inactive_dt = '2026-06-01' WHERE {current(gone.property_id)}",
+        f"DELETE FROM chg_of_owner_prop_assoc WHERE chg_of_owner_id = {sale.sale_id} AND prop_id = {sold.property_id}",
+    )
+    second = load(county)
+    assert (second["inserted"], second["updated"], second["deactivated"], second["sales_deleted"]) == (0, 1, 1, 1)
+    assert second["unchanged"] == first["inserted"] - 2
+    changed.refresh_from_db()
+    assert changed.market_value == old_market + 1000 and "NEW STREET" in changed.situs_address
+    trail = PropertyChange.objects.get(property=changed, job_id=second["job"].pk, changes__has_key="market_value")
+    assert trail.changes["market_value"] == {"old": old_market, "new": old_market + 1000}
+    assert trail.actor_kind == "job" and trail.source == "pacs 2026"
+    history = PropertyValue.objects.get(property=changed, roll_year=2026, source="pacs")
+    assert history.market_value == old_market + 1000
+    assert PropertyChange.objects.filter(property=changed, changes__has_key="values[2026/pacs].market_value").exists()
+    gone.refresh_from_db()
+    assert gone.is_active is False
+    assert PropertyChange.objects.get(property=gone).changes == {"is_active": {"old": True, "new": False}}
+    assert not Sale.objects.filter(pk=sale.pk).exists()
+    withdrawn = PropertyChange.objects.get(property=sold, changes__has_key=f"sales[{sale.sale_id}].sale_price")
+    assert withdrawn.changes[f"sales[{sale.sale_id}].sale_price"] == {"old": sale.sale_price, "new": None}
+
+
+def test_a_certified_roll_is_not_rewritten(fake, county):
+    load(county)
+    prop = Property.objects.filter(county=county).first()
+    PropertyValue.objects.filter(property=prop, roll_year=2026).update(is_certified=True)
+    pacs_execute(f"UPDATE property_val SET market = market + 5, land_non_hstd_val = COALESCE(land_non_hstd_val, 0) + 5 "
+                 f"WHERE {current(prop.property_id)}")  # fmt: skip
+    before = PropertyValue.objects.get(property=prop, roll_year=2026).market_value
+    result = load(county)
+    assert result["values_certified"] == 1
+    assert PropertyValue.objects.get(property=prop, roll_year=2026).market_value == before
+
+
+def test_the_next_roll_year_is_loaded_and_the_last_left_alone(fake, county):
+    load(county, roll_year=2025)
+    values_2025 = dict(
+        PropertyValue.objects.filter(county=county, roll_year=2025).values_list("property_id", "market_value")
+    )
+    result = load(county, roll_year=None)  # a sync: PACS's newest year
+    assert result["roll_year"] == 2026
+    assert set(Property.objects.filter(county=county).values_list("value_year", flat=True)) == {2026}
+    assert (
+        dict(PropertyValue.objects.filter(county=county, roll_year=2025).values_list("property_id", "market_value"))
+        == values_2025
+    )
+    assert (
+        PropertyValue.objects.filter(county=county, roll_year=2026).count()
+        == PropertyValue.objects.filter(county=county, roll_year=2025).count()
+    )
+
+
+def test_a_mapping_that_does_not_fit_this_pacs_is_refused_before_anything_is_read(fake, county):
+    pacs_execute("ALTER TABLE property_val DROP COLUMN legal_desc_2")
+    with pytest.raises(PacsMappingInvalid) as refused:
+        pacs_source_open(county=county, roll_year=2026, mapping=mapping())
+    assert "property_val" in str(refused.value) and "legal_desc_2" in str(refused.value)
+    assert not Property.objects.filter(county=county).exists()
+
+
+@pytest.mark.django_db(databases=["default", "pacs"], transaction=True)  # parts really commit; PACS reconnects
+def test_pacs_going_away_mid_load_fails_clearly_and_a_rerun_completes(fake, county, monkeypatch, settings):
+    settings.PACS_CHUNK_PROPERTIES = 100  # several parts
+    read = PacsReader.chunk
+    calls = []
+
+    def cut_on_the_second_part(self, low, high):
+        calls.append(low)
+        if len(calls) == 2:  # the database server drops our session, as a failover or a restart would
+            pacs_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                         "AND pid <> pg_backend_pid()")  # fmt: skip
+        return read(self, low, high)
+
+    monkeypatch.setattr(PacsReader, "chunk", cut_on_the_second_part)
+    with pytest.raises(PacsUnavailable) as failed:
+        load(county)
+    message = str(failed.value)
+    assert "PACS could not be read" in message and "Nothing of this part was written" in message
+    assert "Run the load again" in message
+    first_part = Property.objects.filter(county=county).count()
+    assert 0 < first_part < PARCELS  # the first part is in, whole; nothing of the second
+    connections["pacs"].close()
+    monkeypatch.setattr(PacsReader, "chunk", read)
+    result = load(county)
+    assert Property.objects.filter(county=county).count() == PARCELS
+    assert result["inserted"] == PARCELS - first_part and result["updated"] == 0
