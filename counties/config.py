@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -565,10 +566,14 @@ def county_settings_validate(*, settings: Any) -> dict:
 
 
 def county_config_dir(value: str | Path) -> Path:
-    """The directory `value` names: a path, or the slug of a shipped configuration under `counties/configs/`."""
+    """The directory `value` names: a path, or a county's slug: its directory under COUNTY_CONFIG_DIR (an office's
+    own configurations, outside the code), else the shipped one under `counties/configs/`."""
     path = Path(value)
-    if not path.is_dir() and (CONFIGS_DIR / str(value)).is_dir():
-        return CONFIGS_DIR / str(value)
+    if path.is_dir():
+        return path
+    for base in (Path(django_settings.COUNTY_CONFIG_DIR), CONFIGS_DIR):
+        if (base / str(value)).is_dir():
+            return base / str(value)
     return path
 
 

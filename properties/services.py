@@ -637,11 +637,14 @@ def properties_bulk_load(
     if changed:
         result.updated = _properties_update(county=county, records=changed, actor=actor)
         result.unchanged += len(changed) - result.updated
+    in_range = Property.objects.filter(county=county, property_id__gte=low, property_id__lt=high)
     if new_rows or changed:
         _properties_upsert(county=county, records=new_rows + changed, source_system=source_system, actor=actor)
+        pks = dict(in_range.values_list("property_id", "pk"))  # one read of the range, new parcels included
         result.values_inserted, result.values_updated, result.values_certified = _values_upsert(
-            county=county, records=new_rows + changed, roll_year=roll_year, source=value_source, actor=actor
-        )
+            county=county, key_range=key_range, pks=pks, records=new_rows + changed, roll_year=roll_year,
+            source=value_source, actor=actor,
+        )  # fmt: skip
     loaded = {record["property_id"] for record in records}
     gone = [
         pk
@@ -651,7 +654,7 @@ def properties_bulk_load(
     result.deactivated = _properties_deactivate(county=county, pks=gone, actor=actor)
     result.sales_inserted, result.sales_updated, result.sales_deleted = _sales_replace(
         county=county,
-        key_range=key_range,
+        in_range=in_range,
         sales=sales,
         created={record["property_id"] for record in new_rows},
         actor=actor,
@@ -706,22 +709,22 @@ def _properties_upsert(*, county, records: list[dict], source_system: str, actor
         cursor.execute("DROP TABLE tf_stage_property")
 
 
-def _property_pks(county, keys: list[int]) -> dict[int, int]:
-    return {
-        key: pk
-        for batch in _batches(keys)
-        for key, pk in Property.objects.filter(county=county, property_id__in=batch).values_list("property_id", "pk")
-    }
+def _values_upsert(
+    *, county, key_range: tuple[int, int], pks: dict, records: list[dict], roll_year: int, source: ValueSource,
+    actor: Actor,
+):  # fmt: skip
+    """The records' values as their `roll_year` value-history rows: (inserted, updated, certified and left).
 
-
-def _values_upsert(*, county, records: list[dict], roll_year: int, source: ValueSource, actor: Actor):
-    """The records' values as their `roll_year` value-history rows: (inserted, updated, certified and left)."""
-    pks = _property_pks(county, [record["property_id"] for record in records])
-    existing = {}
-    for batch in _batches(list(pks.values())):
-        rows = PropertyValue.objects.filter(property_id__in=batch, roll_year=roll_year, source=source)
-        for row in rows.values("pk", "property_id", "is_certified", *VALUE_FIELDS):
-            existing[row["property_id"]] = row
+    `pks`: the pk of each record's parcel by legacy key. The range's existing rows are read in one query.
+    """
+    low, high = key_range
+    existing = {
+        row["property_id"]: row
+        for row in PropertyValue.objects.filter(
+            county=county, roll_year=roll_year, source=source,
+            property__property_id__gte=low, property__property_id__lt=high,
+        ).values("pk", "property_id", "is_certified", *VALUE_FIELDS)
+    }  # fmt: skip
     now = timezone.now()
     inserts, updates, audits, certified = [], [], [], 0
     prefix = _value_key(roll_year, source) + "."
@@ -759,15 +762,13 @@ def _properties_deactivate(*, county, pks: list[int], actor: Actor) -> int:
     return done
 
 
-def _sales_replace(*, county, key_range: tuple[int, int], sales: list[dict], created: set[int], actor: Actor):
+def _sales_replace(*, county, in_range: QuerySet, sales: list[dict], created: set[int], actor: Actor):
     """The range's legacy sales become `sales`: (inserted, updated, deleted), audited, last sales kept right.
 
     Only the sales of parcels that have `sales` or had legacy sales are touched; sales without a legacy id (entered
     in TerraFusion) are never replaced. Changes on parcels this load created are not audited (the job is their
     record).
     """
-    low, high = key_range
-    in_range = Property.objects.filter(county=county, property_id__gte=low, property_id__lt=high)
     pks = dict(in_range.values_list("property_id", "pk"))
     keys = {pk: key for key, pk in pks.items()}
     existing = {
@@ -802,10 +803,28 @@ def _sales_replace(*, county, key_range: tuple[int, int], sales: list[dict], cre
         Sale._meta.db_table, ["county_id", "property_id", *SALE_EDITABLE_FIELDS, "created_at", "updated_at"], inserts
     )
     Sale.objects.bulk_update(updates, [*SALE_EDITABLE_FIELDS, "updated_at"], batch_size=_BULK_BATCH)
-    for batch in _batches(sorted(audits)):
+    new_parcels = [pk for pk in audits if keys[pk] in created]
+    _last_sales_set(new_parcels)  # parcels this load created: one statement, nothing to record
+    for batch in _batches(sorted(pk for pk in audits if keys[pk] not in created)):
         props = list(Property.objects.filter(pk__in=batch).only("pk", *LAST_SALE_FIELDS))
         for pk, changes in _last_sales_refresh(props).items():
             audits[pk].update(changes)
     entries = [(pk, keys[pk], changes) for pk, changes in audits.items() if changes and keys[pk] not in created]
     _bulk_audits(county=county, entries=entries, actor=actor)
     return len(inserts), len(updates), len(doomed)
+
+
+def _last_sales_set(pks: list[int]) -> None:
+    """Each parcel's last sale from its sales (LAST_SALE_ORDER), set in one UPDATE per batch of parcels."""
+    table, sales = Property._meta.db_table, Sale._meta.db_table
+    for batch in _batches(pks, 50_000):
+        marks = ", ".join(["%s"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_sale_date = latest.sale_date, last_sale_price = latest.sale_price "  # noqa: S608
+                f"FROM (SELECT property_id, sale_date, sale_price, ROW_NUMBER() OVER (PARTITION BY property_id "
+                f"ORDER BY sale_date DESC, sale_id DESC NULLS LAST, id DESC) AS rank FROM {sales} "
+                f"WHERE property_id IN ({marks})) latest "
+                f"WHERE latest.rank = 1 AND {table}.id = latest.property_id",
+                batch,
+            )

@@ -1,5 +1,7 @@
 """Periodic jobs, run by `manage.py rqcron terrafusion.cron` (RQ's cron scheduler)."""
 
+import importlib
+
 from django.conf import settings
 from rq import cron
 
@@ -22,3 +24,15 @@ cron.register(
     job_timeout=300,
     name="tokens_flush_expired",
 )
+
+# The apps' own periodic work (e.g. each county's PACS sync): an app with a `cron` module registers it there.
+for _app in settings.LOCAL_APPS:
+    if f"{_app}.cron" == __name__:
+        continue
+    try:
+        _module = importlib.import_module(f"{_app}.cron")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{_app}.cron":
+            raise
+        continue
+    _module.register()

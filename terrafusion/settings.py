@@ -166,6 +166,9 @@ METRICS_EXPORTER_BIND = env_str("METRICS_EXPORTER_BIND", "127.0.0.1:9150")
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_STALE_AFTER_SECONDS = env_int("JOB_STALE_AFTER_SECONDS", 120, minimum=2)
 JOB_SWEEP_INTERVAL_SECONDS = env_int("JOB_SWEEP_INTERVAL_SECONDS", 30, minimum=1)
+# Where the office keeps its county configuration directories (county.yaml, users.yaml, pacs_mapping.yaml), by slug;
+# the shipped ones under counties/configs/ are found too.
+COUNTY_CONFIG_DIR = env_str("COUNTY_CONFIG_DIR", str(BASE_DIR / "counties" / "configs"))
 # PACS loads run in parts of this many properties (prop_ids), which workers run in parallel.
 PACS_CHUNK_PROPERTIES = env_int("PACS_CHUNK_PROPERTIES", 25_000, minimum=1)
 

@@ -27,7 +27,6 @@ the chunk goes on.
 """
 
 import hashlib
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -51,7 +50,6 @@ SALE_COLUMNS = (
     "is_multi_parcel",
 )  # fmt: skip
 MAX_MONEY = 10**14  # NUMERIC(14)
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def text(value: Any) -> str:
     """A PACS text as TerraFusion stores it: trimmed, runs of whitespace (CR/LF included) made one space."""
     if value is None:
         return ""
-    return _SPACES.sub(" ", str(value)).strip()
+    return " ".join(str(value).split())
 
 
 def code(value: Any) -> str:
@@ -147,6 +145,7 @@ class PacsReader:
         self._transformer = None
         self._ratio_codes: set[str] | None = None
         self._hood_names: dict[str, str] | None = None
+        self._accessors: dict[str, tuple[str, list[tuple[bool, str]]]] = {}
 
     # --- SQL ------------------------------------------------------------------------------------------------
 
@@ -264,17 +263,26 @@ class PacsReader:
 
     def _field(self, name: str, record: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
         """A mapped field's value from the row(s) it comes from, combined as FIELD_SOURCES says."""
-        refs = self.mapping.fields[name]
-        values = [(extra if extra is not None and ref.table not in ("property", "property_val") else record).get(
-            ref.sql(_ALIASES[ref.table])
-        ) for ref in refs]  # fmt: skip
-        combine = FIELD_SOURCES[name].combine
+        combine, keys = self._accessor(name)
+        values = [(record if on_record or extra is None else extra).get(key) for on_record, key in keys]
         if combine == "sum":
-            present = [value for value in values if value is not None]
-            return sum((Decimal(str(value)) for value in present), Decimal(0)) if present else None
+            present = [value if isinstance(value, Decimal | int) else Decimal(str(value)) for value in values
+                       if value is not None]  # fmt: skip
+            return sum(present, Decimal(0)) if present else None
         if combine == "join":
             return " ".join(part for part in (text(value) for value in values) if part)
         return values[0]
+
+    def _accessor(self, name: str) -> tuple[str, list[tuple[bool, str]]]:
+        """How to find a field's columns in a chunk's rows: (combine, [(in the property row?, key), ...])."""
+        accessor = self._accessors.get(name)
+        if accessor is None:
+            keys = [
+                (ref.table in ("property", "property_val"), ref.sql(_ALIASES[ref.table]))
+                for ref in self.mapping.fields[name]
+            ]
+            accessor = self._accessors[name] = (FIELD_SOURCES[name].combine, keys)
+        return accessor
 
     def _property(self, prop_id, record, situs, owners, buildings, land, coordinates, chunk) -> PropertyRecord | None:
         key = f"prop_id={prop_id} year={self.roll_year}"

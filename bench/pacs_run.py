@@ -1,0 +1,190 @@
+"""The PACS bench's runs (bench/pacs.py sets Django up first): fake PACS, county, loads by RQ workers, baseline."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+from django.conf import settings
+from django.db import connection
+
+from bench.pacs import ROOT, SLUG, YEARS, manage, say
+from bench.pacs_baseline import straightforward_load
+from counties.models import County
+from ingestion.choices import IngestionOperation
+from ingestion.models import IngestionJob
+from properties.models import Property, PropertyChange, Sale
+from terrafusion.jobs.models import FINISHED_STATUSES
+from terrafusion.jobs.runner import job_enqueue
+
+TARGETS = {"load_seconds": 60, "peak_rss_gib": 2, "reload_seconds": 30, "sync_seconds": 15}
+
+
+def fake_pacs_ready(url: str, args) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as pacs:
+            value = pacs.execute("SELECT value FROM terrafusion_fake_pacs WHERE key = 'parameters'").fetchone()[0]
+    except psycopg.Error:
+        return False
+    made = json.loads(value)
+    return made.get("properties") == args.properties and made.get("seed") == args.seed and tuple(made["years"]) == YEARS
+
+
+def county_prepare(configs: str) -> County:
+    if not County.objects.filter(slug=SLUG).exists():
+        manage("new_county_config", SLUG, "--name", "Bench PACS County", "--state", "WA", "--fips", "53999",
+               "--dir", configs, "--working-roll-year", "2026")  # fmt: skip
+        manage("setup_county", f"{configs}/{SLUG}", env={"TF_BENCH_PACS_ADMIN_PASSWORD": "bench-Pacs-admin-2026!"})
+    elif not (os.path.isdir(f"{configs}/{SLUG}")):
+        manage("new_county_config", SLUG, "--name", "Bench PACS County", "--state", "WA", "--fips", "53999",
+               "--dir", configs, "--working-roll-year", "2026")  # fmt: skip
+    county = County.objects.get(slug=SLUG)
+    with connection.cursor() as cursor:  # empty the bench county, set-based (it may hold a million parcels)
+        for table in ("properties_sale", "properties_propertyvalue", "properties_propertychange"):
+            cursor.execute(f"DELETE FROM {table} WHERE county_id = %s", [county.pk])  # noqa: S608
+        cursor.execute("DELETE FROM properties_property WHERE county_id = %s", [county.pk])
+        cursor.execute("DELETE FROM ingestion_ingestionreject WHERE county_id = %s", [county.pk])
+    return county
+
+
+class PeakRss(threading.Thread):
+    """The largest RSS any of the given processes or their children reached while it ran."""
+
+    def __init__(self, processes: list[subprocess.Popen]):
+        super().__init__(daemon=True)
+        self.pids, self.peak, self.stopped = [p.pid for p in processes], 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            for pid in self.pids:
+                try:
+                    root = psutil.Process(pid)
+                    for process in [root, *root.children(recursive=True)]:
+                        self.peak = max(self.peak, process.memory_info().rss)
+                except psutil.Error:
+                    continue
+            time.sleep(0.2)
+
+
+def job_run(county: County, parameters: dict, *, workers: int, pacs: str) -> dict:
+    """Enqueue a load, run it with `workers` RQ workers (stopped once it ended), and time it to the job's end."""
+    env = {**os.environ, "PACS_DATABASE_URL": pacs, "LOG_LEVEL": "WARNING"}
+    started = time.perf_counter()
+    job = job_enqueue(model=IngestionJob, county=county, parameters=parameters)
+    processes = [
+        subprocess.Popen(  # noqa: S603 - our own manage.py
+            [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    watcher = PeakRss(processes)
+    watcher.start()
+    while True:
+        job.refresh_from_db()
+        if job.status in FINISHED_STATUSES:
+            break
+        if all(p.poll() is not None for p in processes):
+            raise RuntimeError("the RQ workers exited before the load ended: " + processes[0].stderr.read()[-2000:])
+        time.sleep(0.1)
+    seconds = time.perf_counter() - started
+    watcher.stopped.set()
+    for process in processes:
+        process.terminate()  # a warm shutdown: the queue is empty
+    for process in processes:
+        process.wait(timeout=60)
+    if job.status != "completed":
+        raise RuntimeError(f"the load job ended {job.status}: {job.error_message}")
+    return {"seconds": round(seconds, 2), "peak_rss_gib": round(watcher.peak / 2**30, 3), "result": job.result}
+
+
+def pacs_change(url: str, share: int) -> int:
+    """Raise the current values of one property in `share` in PACS (as a revaluation would); returns how many."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as pacs:
+        changed = pacs.execute(
+            "UPDATE property_val pv SET market = market + 100, imprv_non_hstd_val = COALESCE(imprv_non_hstd_val, 0) "
+            "+ 100 FROM prop_supp_assoc psa WHERE psa.prop_id = pv.prop_id AND psa.owner_tax_yr = pv.prop_val_yr "
+            "AND psa.sup_num = pv.sup_num AND pv.prop_val_yr = 2026 AND pv.prop_id %% %s = 0",
+            [share],
+        ).rowcount
+    return changed
+
+
+def run(args, configs: str) -> dict:
+    pacs = os.environ["PACS_DATABASE_URL"]
+    if args.fresh or not fake_pacs_ready(pacs, args):
+        say(f"Making the fake PACS: {args.properties:,} properties, years {YEARS} (make_fake_pacs)...")
+        started = time.perf_counter()
+        manage("make_fake_pacs", "--url", pacs, "--properties", str(args.properties), "--years",
+               *map(str, YEARS), "--seed", str(args.seed), "--replace")  # fmt: skip
+        say(f"  made in {time.perf_counter() - started:.0f} s")
+    else:
+        say(f"Reusing the fake PACS at {pacs.rsplit('/', 1)[-1]} ({args.properties:,} properties)")
+    county = county_prepare(configs)
+    workers = args.workers
+    say(f"PACS load of roll year 2026 into {SLUG}: {workers} RQ workers, parts of {settings.PACS_CHUNK_PROPERTIES:,}")
+    first = job_run(county, {"operation": "pacs_bulk_load", "roll_year": 2026}, workers=workers, pacs=pacs)
+    loaded = first["result"]["inserted"]
+    say(f"  first load: {loaded:,} properties in {first['seconds']} s ({loaded / first['seconds']:,.0f}/s), "
+        f"peak RSS {first['peak_rss_gib']} GiB")  # fmt: skip
+    changes_before = PropertyChange.objects.filter(county=county).count()
+    stamp_before = (
+        Property.objects.filter(county=county).order_by("-updated_at").values_list("updated_at", flat=True)[:1]
+    )
+    second = job_run(county, {"operation": "pacs_bulk_load", "roll_year": 2026}, workers=workers, pacs=pacs)
+    wrote_nothing = (
+        second["result"]["inserted"] == second["result"]["updated"] == 0
+        and PropertyChange.objects.filter(county=county).count() == changes_before
+        and list(
+            Property.objects.filter(county=county).order_by("-updated_at").values_list("updated_at", flat=True)[:1]
+        )
+        == list(stamp_before)
+    )
+    say(f"  unchanged reload: {second['seconds']} s, wrote nothing: {wrote_nothing}")
+    changed = pacs_change(pacs, 100)
+    third = job_run(county, {"operation": IngestionOperation.PACS_SYNC}, workers=workers, pacs=pacs)
+    say(f"  sync after {changed:,} value changes in PACS (1%): {third['seconds']} s, updated "
+        f"{third['result']['updated']:,}")  # fmt: skip
+    sample = straightforward_load(county=county, properties=args.sample)
+    rate = sample["properties"] / sample["seconds"]
+    minutes = 1_000_000 / rate / 60
+    say(f"  straightforward loader (ORM, update_or_create per record): {sample['properties']:,} properties in "
+        f"{sample['seconds']:.1f} s = {rate:,.0f}/s; a million would take {minutes:,.0f} min")  # fmt: skip
+    ours_rate = loaded / first["seconds"]
+    straightforward = f"{1_000_000 / rate:,.0f} s ({rate:,.0f}/s)"
+    rows = [
+        ("1,000,000 properties end to end", f"<= {TARGETS['load_seconds']} s", f"{first['seconds']} s "
+         f"({ours_rate:,.0f}/s)", straightforward, first["seconds"] <= TARGETS["load_seconds"]),
+        ("peak RSS (workers and work horses)", f"<= {TARGETS['peak_rss_gib']} GiB", f"{first['peak_rss_gib']} GiB", "",
+         first["peak_rss_gib"] <= TARGETS["peak_rss_gib"]),
+        ("unchanged reload, writing nothing", f"<= {TARGETS['reload_seconds']} s",
+         f"{second['seconds']} s (wrote nothing: {wrote_nothing})", "",
+         second["seconds"] <= TARGETS["reload_seconds"] and wrote_nothing),
+        ("sync, 1% changed", f"<= {TARGETS['sync_seconds']} s", f"{third['seconds']} s", "",
+         third["seconds"] <= TARGETS["sync_seconds"]),
+    ]  # fmt: skip
+    say()
+    say(f"{'figure':38} | {'target':12} | {'ours':34} | {'straightforward loader':26} | result")
+    for name, target, ours, baseline, ok in rows:
+        say(f"{name:38} | {target:12} | {ours:34} | {baseline:26} | {'PASS' if ok else 'FAIL'}")
+    return {
+        "properties": args.properties,
+        "workers": workers,
+        "chunk_properties": settings.PACS_CHUNK_PROPERTIES,
+        "first_load": first,
+        "reload": second | {"wrote_nothing": wrote_nothing},
+        "sync": third | {"changed_in_pacs": changed},
+        "straightforward": sample,
+        "sales": Sale.objects.filter(county=county).count(),
+    }
