@@ -53,13 +53,20 @@ def pacs_mapping_for(county) -> PacsMapping:
     return pacs_mapping_load(county_config_dir(county.slug) / MAPPING_FILE)
 
 
-def pacs_source_open(*, county, roll_year: int | None, mapping: PacsMapping | None = None) -> PacsSource:
+def pacs_source_open(
+    *, county, roll_year: int | None, mapping: PacsMapping | None = None, connection=None
+) -> PacsSource:
     """The county's PACS for `roll_year` (default: the newest year PACS holds), its mapping checked first against
-    the schema (ConfigError) and then against the live database (PacsMappingInvalid); nothing is read before."""
+    the schema (ConfigError) and then against the live database (PacsMappingInvalid); nothing is read before.
+
+    `connection`: another PACS-shaped database than the `pacs` alias (the demo's fake PACS).
+    """
     mapping = mapping or pacs_mapping_for(county)
-    if PACS_ALIAS not in connections:
-        raise PacsUnavailable("PACS is not configured: set PACS_DATABASE_URL (see README, Configuration).")
-    reader = PacsReader(connections[PACS_ALIAS], mapping, roll_year or 0)
+    if connection is None:
+        if PACS_ALIAS not in connections:
+            raise PacsUnavailable("PACS is not configured: set PACS_DATABASE_URL (see README, Configuration).")
+        connection = connections[PACS_ALIAS]
+    reader = PacsReader(connection, mapping, roll_year or 0)
     try:
         problems = reader.columns_check()
         if not problems and roll_year is None:

@@ -70,3 +70,14 @@ def _mssql_options(ours: dict, options: dict) -> dict:
     if driver == "pyodbc":
         return {**options, "driver": ours.get("odbc_driver") or DEFAULT_ODBC_DRIVER, "extra_params": extra}
     raise ImproperlyConfigured(f"PACS_DATABASE_URL: driver={driver!r}; use mssql_python (the default) or pyodbc.")
+
+
+def pacs_connection_open(url: str, *, alias: str = "pacs_file"):
+    """A connection to a PACS-shaped database at `url`, opened as the `pacs` alias would be (read-only), but not
+    registered as an alias: the demo reads the fake PACS it made this way, whatever PACS_DATABASE_URL says."""
+    from importlib import import_module
+
+    from django.db import connections
+
+    config = connections.configure_settings({"default": connections.settings["default"], alias: pacs_database(url)})
+    return import_module(f"{config[alias]['ENGINE']}.base").DatabaseWrapper(config[alias], alias)

@@ -33,7 +33,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from ingestion.pacs.mapping import FIELD_SOURCES, PacsMapping
 
@@ -207,12 +207,24 @@ class PacsReader:
         for table in sorted({ref.table for refs in self.mapping.fields.values() for ref in refs}):
             columns = ", ".join(ref.column for ref in self.mapping.columns(table))
             try:
-                with transaction.atomic(using=self.connection.alias):  # a failed probe spoils no transaction
-                    self._query(f"SELECT {columns} FROM {table} WHERE 1 = 0", [])
+                self._probe(f"SELECT {columns} FROM {table} WHERE 1 = 0")
             except DatabaseError as exc:
                 self._query("SELECT 1", [])  # raises when the database itself is not answering
                 problems.append(f"PACS table {table} ({columns}): {str(exc).strip().splitlines()[0]}")
         return problems
+
+    def _probe(self, sql: str) -> None:
+        """Run a query that may fail without spoiling the transaction it runs in (a savepoint, when in one)."""
+        if not self.connection.in_atomic_block:
+            self._query(sql, [])
+            return
+        savepoint = self.connection.savepoint()
+        try:
+            self._query(sql, [])
+        except DatabaseError:
+            self.connection.savepoint_rollback(savepoint)
+            raise
+        self.connection.savepoint_commit(savepoint)
 
     # --- one chunk ------------------------------------------------------------------------------------------
 

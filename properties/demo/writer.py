@@ -223,30 +223,7 @@ def demo_county_generate(
                 demo_county_delete(county=existing)
             except ProtectedError as exc:
                 raise DemoCountyError(f"county {slug!r} cannot be replaced: other data refers to it ({exc}).") from exc
-        if fips is not None and County.objects.filter(fips_code=fips).exists():
-            raise DemoCountyError(f"FIPS code {fips} belongs to another county; choose another --fips.")
-        fips_code = fips or _free_fips()
-        county = County(
-            slug=slug,
-            name=name,
-            state="WA",
-            fips_code=fips_code,
-            timezone="America/Los_Angeles",
-            working_roll_year=data.working_year,
-            certified_roll_year=data.certified_year,
-            settings={
-                **default_county_settings(),
-                "demo_model": data.model_json(seed=seed),
-                "generated_by": generated_marker(slug=slug, fips_code=fips_code),
-            },
-        )
-        try:
-            county.full_clean()
-        except ValidationError as exc:  # a bad slug, FIPS code or name, said in the user's terms
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            raise DemoCountyError(f"invalid county: {problems}") from exc
-        county.save()
-        county_sync_role_groups(counties=[county])
+        county = demo_county_create(slug=slug, name=name, fips=fips, data=data, seed=seed)
         _write(county=county, data=data)
     # Planner statistics now, not whenever autovacuum gets to it: with stale ones a county's first
     # list page sorts the whole county instead of walking the (county, id) index.
@@ -268,6 +245,36 @@ def demo_county_generate(
         replaced=existing is not None,
         seconds=time.perf_counter() - started,
     )
+
+
+def demo_county_create(*, slug: str, name: str, fips: str | None, data: DemoData, seed: int) -> County:
+    """The county row of a demo county (with its true model and this generator's marker) and its role groups;
+    its parcels come from `_write`, or from a load of a fake PACS made of the same data."""
+    if fips is not None and County.objects.filter(fips_code=fips).exists():
+        raise DemoCountyError(f"FIPS code {fips} belongs to another county; choose another --fips.")
+    fips_code = fips or _free_fips()
+    county = County(
+        slug=slug,
+        name=name,
+        state="WA",
+        fips_code=fips_code,
+        timezone="America/Los_Angeles",
+        working_roll_year=data.working_year,
+        certified_roll_year=data.certified_year,
+        settings={
+            **default_county_settings(),
+            "demo_model": data.model_json(seed=seed),
+            "generated_by": generated_marker(slug=slug, fips_code=fips_code),
+        },
+    )
+    try:
+        county.full_clean()
+    except ValidationError as exc:  # a bad slug, FIPS code or name, said in the user's terms
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        raise DemoCountyError(f"invalid county: {problems}") from exc
+    county.save()
+    county_sync_role_groups(counties=[county])
+    return county
 
 
 def _write(*, county: County, data: DemoData) -> None:

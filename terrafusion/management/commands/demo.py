@@ -1,6 +1,7 @@
 """`manage.py demo`: the whole platform on the quick-start defaults, with a demo county and users.
 
-Migrates, collects static files, creates the demo county (once) and one user per role (new
+Migrates, collects static files, creates the demo county (once, by loading a fake PACS made from the demo
+generator: ingestion's demo_county_from_pacs) and one user per role (new
 passwords each start, printed), then runs the web server (gunicorn, with deploy/gunicorn.conf.py as
 in production), an RQ worker with RQ's scheduler, the rqcron scheduler and the metrics exporter
 (job and queue metrics), all sharing this process's database and Redis. Ctrl-C stops them all.
@@ -52,7 +53,8 @@ class Command(BaseCommand):
         county = County.objects.filter(slug=DEMO_SLUG).first()
         if county is None:
             self.stdout.write(f"Creating the demo county ({parcels:,} parcels)...")
-            call_command("generate_demo_county", slug=DEMO_SLUG, parcels=parcels, stdout=self.stdout)
+            # The real path: a fake PACS made from the demo generator, loaded by the PACS loader (ingestion).
+            call_command("demo_county_from_pacs", slug=DEMO_SLUG, parcels=parcels, stdout=self.stdout)
             county = County.objects.get(slug=DEMO_SLUG)
         else:
             self.stdout.write(f"Demo county {county} already loaded.")
@@ -99,6 +101,10 @@ class Command(BaseCommand):
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         # Children share this process's database and its embedded Redis (owned by this process).
         env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "PYTHONUNBUFFERED": "1"}
+        # The demo county's PACS is the fake one it was loaded from (var/), so a sync started in the demo works.
+        var = Path(settings.VAR_DIR)
+        env.setdefault("PACS_DATABASE_URL", f"sqlite:///{(var / 'demo-pacs.sqlite3').resolve()}")
+        env.setdefault("COUNTY_CONFIG_DIR", str(var / "configs"))
         bin_dir = Path(sys.executable).parent
         gunicorn_conf = str(Path(settings.BASE_DIR) / "deploy" / "gunicorn.conf.py")
         exporter_port = _free_port(9150)
