@@ -846,3 +846,45 @@ def _last_sales_set(pks: list[int]) -> None:
                 f"WHERE latest.rank = 1 AND {table}.id = latest.property_id",
                 params,
             )
+
+
+@transaction.atomic
+def property_geometries_set(*, county, geometries: dict[int, bytes], actor: Actor) -> int:
+    """Give parcels their polygons from a county GIS layer (WKB by legacy key), with the derived columns (bbox,
+    representative point), set-based and audited; returns how many changed. PACS has no polygons: they come
+    from the county's GIS."""
+    table = connection.ops.quote_name(Property._meta.db_table)
+    derived = ["bbox_xmin", "bbox_ymin", "bbox_xmax", "bbox_ymax", "latitude", "longitude"]
+    changed = 0
+    for batch in _batches(sorted(geometries), 20_000):
+        rows = Property.objects.filter(county=county, property_id__in=batch).values_list(
+            "pk", "property_id", "geometry"
+        )
+        staged, audits = [], []
+        for pk, key, old in rows:
+            new = geometries[key]
+            if _comparable(old) == _comparable(new):
+                continue
+            columns = geometry_columns(new)
+            staged.append((pk, new, *(columns.get(name) for name in derived)))
+            audits.append(
+                (pk, key, {"geometry": {"old": _audit_value("geometry", old), "new": _audit_value("geometry", new)}})
+            )
+        if not staged:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS tf_stage_geometry")
+            columns = ", ".join(["id", "geometry", *derived])
+            cursor.execute(f"CREATE TEMP TABLE tf_stage_geometry AS SELECT {columns} FROM {table} WHERE 1 = 0")  # noqa: S608
+        rows_copy("tf_stage_geometry", ["id", "geometry", *derived], staged)
+        assignments = ", ".join(f"{column} = tf_stage_geometry.{column}" for column in ["geometry", *derived])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {assignments}, updated_at = %s FROM tf_stage_geometry "  # noqa: S608
+                f"WHERE {table}.id = tf_stage_geometry.id",
+                [_db_value(timezone.now())],
+            )
+            cursor.execute("DROP TABLE tf_stage_geometry")
+        _bulk_audits(county=county, entries=audits, actor=actor)
+        changed += len(staged)
+    return changed
