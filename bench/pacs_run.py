@@ -162,9 +162,9 @@ def run(args, configs: str) -> dict:
     say(f"  straightforward loader (ORM, update_or_create per record): {sample['properties']:,} properties in "
         f"{sample['seconds']:.1f} s = {rate:,.0f}/s; a million would take {minutes:,.0f} min")  # fmt: skip
     ours_rate = loaded / first["seconds"]
-    straightforward = f"{1_000_000 / rate:,.0f} s ({rate:,.0f}/s)"
+    straightforward = f"{args.properties / rate:,.0f} s ({rate:,.0f}/s)"
     rows = [
-        ("1,000,000 properties end to end", f"<= {TARGETS['load_seconds']} s", f"{first['seconds']} s "
+        (f"{args.properties:,} properties end to end", f"<= {TARGETS['load_seconds']} s", f"{first['seconds']} s "
          f"({ours_rate:,.0f}/s)", straightforward, first["seconds"] <= TARGETS["load_seconds"]),
         ("peak RSS (workers and work horses)", f"<= {TARGETS['peak_rss_gib']} GiB", f"{first['peak_rss_gib']} GiB", "",
          first["peak_rss_gib"] <= TARGETS["peak_rss_gib"]),
@@ -176,8 +176,12 @@ def run(args, configs: str) -> dict:
     ]  # fmt: skip
     say()
     say(f"{'figure':38} | {'target':12} | {'ours':34} | {'straightforward loader':26} | result")
+    judged = args.properties == 1_000_000  # the targets are for a million properties
     for name, target, ours, baseline, ok in rows:
-        say(f"{name:38} | {target:12} | {ours:34} | {baseline:26} | {'PASS' if ok else 'FAIL'}")
+        verdict = ("PASS" if ok else "FAIL") if judged else "-"
+        say(f"{name:38} | {target:12} | {ours:34} | {baseline:26} | {verdict}")
+    if not judged:
+        say("(the targets are for 1,000,000 properties: not judged on this run's size)")
     return {
         "properties": args.properties,
         "workers": workers,
