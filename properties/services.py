@@ -26,6 +26,7 @@ from properties.choices import ActorKind, ValueSource
 from properties.fields import (
     CENTROID_FIELDS,
     CHARACTERISTIC_FIELDS,
+    CURRENT_VALUE_FIELDS,
     LAST_SALE_FIELDS,
     PROPERTY_EDITABLE_FIELDS,
     PROPERTY_RECORDED_FIELDS,
@@ -678,13 +679,20 @@ def properties_bulk_load(
 
 
 def _properties_update(*, county, records: list[dict], actor: Actor) -> int:
-    """Audit the changes of existing parcels (read in a few queries); returns how many really change."""
+    """Audit the changes of existing parcels (read in a few queries); returns how many really change.
+
+    A parcel whose current values are of a later roll year than the records' keeps them (a load of an earlier
+    year, the certified roll say, fills the value history, and does not turn the parcel's values back).
+    """
     columns = [_field_key(field) for field in BULK_PROPERTY_FIELDS]
     audits = []
     by_key = {record["property_id"]: record for record in records}
     for batch in _batches(list(by_key)):
         for row in Property.objects.filter(county=county, property_id__in=batch).values("pk", "property_id", *columns):
             record = by_key[row["property_id"]]
+            if row["value_year"] is not None and row["value_year"] > record["value_year"]:
+                record["history_values"] = {field: record[field] for field in VALUE_FIELDS}  # the year's, for history
+                record.update({field: row[field] for field in CURRENT_VALUE_FIELDS})
             old = {field: row[_field_key(field)] for field in BULK_PROPERTY_FIELDS}
             changes = _field_changes("", old, {field: record[field] for field in BULK_PROPERTY_FIELDS})
             if changes:
@@ -745,7 +753,8 @@ def _values_upsert(
     prefix = _value_key(roll_year, source) + "."
     for record in records:
         pk = pks[record["property_id"]]
-        new = {field: record[field] for field in VALUE_FIELDS}
+        given = record.get("history_values", record)  # a parcel that keeps later values gets the year's in history
+        new = {field: given[field] for field in VALUE_FIELDS}
         row = existing.get(pk)
         if row is None:
             inserts.append((county.pk, pk, roll_year, source, *new.values(), actor.job_id, False, now, now))

@@ -129,3 +129,16 @@ def test_pacs_going_away_mid_load_fails_clearly_and_a_rerun_completes(fake, coun
     result = load(county)
     assert Property.objects.filter(county=county).count() == PARCELS
     assert result["inserted"] == PARCELS - first_part and result["updated"] == 0
+
+
+def test_loading_an_earlier_year_fills_the_history_and_keeps_current_values(fake, county, other_county):
+    load(other_county, roll_year=2025)  # the 2025 roll on its own, to compare with
+    load(county, roll_year=2026)
+    current = dict(Property.objects.filter(county=county).values_list("property_id", "market_value"))
+    result = load(county, roll_year=2025)  # the certified roll, loaded after the working one
+    assert result["values_inserted"] == len(current)
+    assert dict(Property.objects.filter(county=county).values_list("property_id", "market_value")) == current
+    assert set(Property.objects.filter(county=county).values_list("value_year", flat=True)) == {2026}
+    assert set(PropertyValue.objects.filter(county=county).values_list("roll_year", flat=True)) == {2025, 2026}
+    history = PropertyValue.objects.filter(roll_year=2025).values_list("property__property_id", "market_value")
+    assert dict(history.filter(county=county)) == dict(history.filter(county=other_county)) != current
