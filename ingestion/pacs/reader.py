@@ -111,11 +111,16 @@ def code(value: Any) -> str:
 
 def whole(value: Any) -> int | None:
     """A NUMERIC(n) or INT as an int (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, int):
+    if value is None or isinstance(value, int):
         return value
+    if isinstance(value, Decimal):
+        return int(value.to_integral_value())
     return int(Decimal(str(value)).to_integral_value())
+
+
+def _number(value: Any) -> Decimal | int:
+    """A number to add up exactly (drivers give Decimal or int; SQLite may give a float)."""
+    return value if isinstance(value, Decimal | int) else Decimal(str(value))
 
 
 def decimal(value: Any, places: int) -> Decimal | None:
@@ -145,7 +150,8 @@ class PacsReader:
         self._transformer = None
         self._ratio_codes: set[str] | None = None
         self._hood_names: dict[str, str] | None = None
-        self._accessors: dict[str, tuple[str, list[tuple[bool, str]]]] = {}
+        self._getters: dict[str, Any] = {}
+        self._supplements: list[int] | None = None
 
     # --- SQL ------------------------------------------------------------------------------------------------
 
@@ -157,12 +163,25 @@ class PacsReader:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def _current(self, table: str, alias: str, year_column: str, sup_column: str = "sup_num") -> str:
-        """The join that keeps only rows of the year's current supplement."""
+    def _current(self, table: str, alias: str, year_column: str) -> str:
+        """The join that keeps only rows of the year's current supplement.
+
+        The redundant `sup_num IN (...)` (the supplement numbers the year uses, a handful) lets the database walk
+        PACS's primary keys (year, sup_num, sale_id, prop_id, ...) as a few ranges of prop_ids, instead of
+        filtering the whole year: measured on PostgreSQL, 202 ms -> 43 ms for 25,000 properties' details.
+        """
+        supplements = ", ".join(str(number) for number in self.supplements())
         return (
             f"JOIN prop_supp_assoc psa ON psa.prop_id = {alias}.prop_id AND psa.owner_tax_yr = {alias}.{year_column}"
-            f" AND psa.sup_num = {alias}.{sup_column}"
+            f" AND psa.sup_num = {alias}.sup_num AND {alias}.sup_num IN ({supplements})"
         )
+
+    def supplements(self) -> list[int]:
+        """The supplement numbers current in the year (prop_supp_assoc's), read once."""
+        if self._supplements is None:
+            rows = self._query("SELECT DISTINCT sup_num FROM prop_supp_assoc WHERE owner_tax_yr = %s", [self.roll_year])
+            self._supplements = sorted(int(row[0]) for row in rows) or [0]
+        return self._supplements
 
     def prop_id_bounds(self) -> tuple[int, int, int] | None:
         """(lowest prop_id, highest prop_id, count) of the year's current properties, or None when there are none."""
@@ -241,7 +260,7 @@ class PacsReader:
             f"SELECT {', '.join(head + mapped_property + mapped_value)} FROM property p "
             "JOIN prop_supp_assoc psa ON psa.prop_id = p.prop_id AND psa.owner_tax_yr = %s "
             "JOIN property_val pv ON pv.prop_id = psa.prop_id AND pv.prop_val_yr = psa.owner_tax_yr "
-            "AND pv.sup_num = psa.sup_num "
+            f"AND pv.sup_num = psa.sup_num AND pv.sup_num IN ({', '.join(map(str, self.supplements()))}) "
             "WHERE p.prop_id >= %s AND p.prop_id < %s ORDER BY p.prop_id",
             [year, *window],
         )
@@ -275,26 +294,35 @@ class PacsReader:
 
     def _field(self, name: str, record: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
         """A mapped field's value from the row(s) it comes from, combined as FIELD_SOURCES says."""
-        combine, keys = self._accessor(name)
-        values = [(record if on_record or extra is None else extra).get(key) for on_record, key in keys]
-        if combine == "sum":
-            present = [value if isinstance(value, Decimal | int) else Decimal(str(value)) for value in values
-                       if value is not None]  # fmt: skip
-            return sum(present, Decimal(0)) if present else None
-        if combine == "join":
-            return " ".join(part for part in (text(value) for value in values) if part)
-        return values[0]
+        getter = self._getters.get(name)
+        if getter is None:
+            getter = self._getters[name] = self._getter(name)
+        return getter(record, extra)
 
-    def _accessor(self, name: str) -> tuple[str, list[tuple[bool, str]]]:
-        """How to find a field's columns in a chunk's rows: (combine, [(in the property row?, key), ...])."""
-        accessor = self._accessors.get(name)
-        if accessor is None:
-            keys = [
-                (ref.table in ("property", "property_val"), ref.sql(_ALIASES[ref.table]))
-                for ref in self.mapping.fields[name]
-            ]
-            accessor = self._accessors[name] = (FIELD_SOURCES[name].combine, keys)
-        return accessor
+    def _getter(self, name: str):
+        """The function (property row, other row) -> value of a field, made once: this runs ~14 times a property."""
+        keys = [
+            (ref.table in ("property", "property_val"), ref.sql(_ALIASES[ref.table]))
+            for ref in self.mapping.fields[name]
+        ]
+        combine = FIELD_SOURCES[name].combine
+        if combine == "first":
+            on_record, key = keys[0]
+            if on_record:
+                return lambda record, extra: record.get(key)
+            return lambda record, extra: (record if extra is None else extra).get(key)
+
+        def values(record, extra):
+            return [(record if on_record or extra is None else extra).get(key) for on_record, key in keys]
+
+        if combine == "sum":
+
+            def total(record, extra):
+                present = [_number(value) for value in values(record, extra) if value is not None]
+                return sum(present, Decimal(0)) if present else None
+
+            return total
+        return lambda record, extra: " ".join(part for part in (text(value) for value in values(record, extra)) if part)
 
     def _property(self, prop_id, record, situs, owners, buildings, land, coordinates, chunk) -> PropertyRecord | None:
         key = f"prop_id={prop_id} year={self.roll_year}"
