@@ -658,8 +658,8 @@ def properties_bulk_load(
         _properties_upsert(county=county, records=new_rows + changed, source_system=source_system, actor=actor)
         pks = dict(in_range.values_list("property_id", "pk"))  # one read of the range, new parcels included
         result.values_inserted, result.values_updated, result.values_certified = _values_upsert(
-            county=county, key_range=key_range, pks=pks, records=new_rows + changed, roll_year=roll_year,
-            source=value_source, actor=actor,
+            county=county, pks=pks, records=new_rows + changed, existed=[r["property_id"] for r in changed],
+            roll_year=roll_year, source=value_source, actor=actor,
         )  # fmt: skip
     loaded = {record["property_id"] for record in records}
     gone = [
@@ -733,21 +733,18 @@ def _properties_upsert(*, county, records: list[dict], source_system: str, actor
 
 
 def _values_upsert(
-    *, county, key_range: tuple[int, int], pks: dict, records: list[dict], roll_year: int, source: ValueSource,
-    actor: Actor,
+    *, county, pks: dict, records: list[dict], existed: list[int], roll_year: int, source: ValueSource, actor: Actor
 ):  # fmt: skip
     """The records' values as their `roll_year` value-history rows: (inserted, updated, certified and left).
 
-    `pks`: the pk of each record's parcel by legacy key. The range's existing rows are read in one query.
+    `pks`: the pk of each record's parcel by legacy key; `existed`: the legacy keys of the parcels that existed
+    before this load (only they can have rows: a new parcel has none), whose rows are read by id.
     """
-    low, high = key_range
-    existing = {
-        row["property_id"]: row
-        for row in PropertyValue.objects.filter(
-            county=county, roll_year=roll_year, source=source,
-            property__property_id__gte=low, property__property_id__lt=high,
-        ).values("pk", "property_id", "is_certified", *VALUE_FIELDS)
-    }  # fmt: skip
+    existing = {}
+    for batch in _batches([pks[key] for key in existed]):
+        rows = PropertyValue.objects.filter(property_id__in=batch, roll_year=roll_year, source=source)
+        for row in rows.values("pk", "property_id", "is_certified", *VALUE_FIELDS):
+            existing[row["property_id"]] = row
     now = timezone.now()
     inserts, updates, audits, certified = [], [], [], 0
     prefix = _value_key(roll_year, source) + "."
