@@ -539,8 +539,7 @@ def rows_copy(table: str, columns: list[str], rows: list[tuple]) -> None:
     """Insert rows into a table in bulk: COPY on PostgreSQL, executemany elsewhere."""
     if not rows:
         return
-    cursor_wrapper = connection.cursor()
-    with cursor_wrapper as cursor:
+    with connection.cursor() as cursor:
         names = ", ".join(connection.ops.quote_name(column) for column in columns)
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN") as copy:
@@ -656,7 +655,9 @@ def properties_bulk_load(
     in_range = Property.objects.filter(county=county, property_id__gte=low, property_id__lt=high)
     if new_rows or changed:
         _properties_upsert(county=county, records=new_rows + changed, source_system=source_system, actor=actor)
-        pks = dict(in_range.values_list("property_id", "pk"))  # one read of the range, new parcels included
+    # Parcel pks by legacy key: those read at the start, and the range read again only when parcels were added.
+    pks = dict(in_range.values_list("property_id", "pk")) if new_rows else {k: v[0] for k, v in stored.items()}
+    if new_rows or changed:
         result.values_inserted, result.values_updated, result.values_certified = _values_upsert(
             county=county, pks=pks, records=new_rows + changed, existed=[r["property_id"] for r in changed],
             roll_year=roll_year, source=value_source, actor=actor,
@@ -671,6 +672,7 @@ def properties_bulk_load(
     result.sales_inserted, result.sales_updated, result.sales_deleted = _sales_replace(
         county=county,
         in_range=in_range,
+        pks=pks,
         sales=sales,
         created={record["property_id"] for record in new_rows},
         actor=actor,
@@ -783,14 +785,13 @@ def _properties_deactivate(*, county, pks: list[int], actor: Actor) -> int:
     return done
 
 
-def _sales_replace(*, county, in_range: QuerySet, sales: list[dict], created: set[int], actor: Actor):
+def _sales_replace(*, county, in_range: QuerySet, pks: dict, sales: list[dict], created: set[int], actor: Actor):
     """The range's legacy sales become `sales`: (inserted, updated, deleted), audited, last sales kept right.
 
     Only the sales of parcels that have `sales` or had legacy sales are touched; sales without a legacy id (entered
     in TerraFusion) are never replaced. Changes on parcels this load created are not audited (the job is their
     record).
     """
-    pks = dict(in_range.values_list("property_id", "pk"))
     keys = {pk: key for key, pk in pks.items()}
     existing = {
         (row["property_id"], row["sale_id"]): row

@@ -36,19 +36,16 @@ from typing import Any
 from django.db import DatabaseError
 
 from ingestion.pacs.mapping import FIELD_SOURCES, PacsMapping
+from properties.fields import VALUE_FIELDS
+from properties.services import BULK_PROPERTY_FIELDS
 
-# Property fields a PACS record fills, in the order of `PropertyRecord.values` (the writer's column order).
-PROPERTY_COLUMNS = (
-    "parcel_number", "property_type", "class_code", "neighborhood_code", "situs_address", "situs_city", "situs_zip",
-    "legal_description", "owner_name", "owner_address", "land_area_sqft", "acreage", "living_area", "year_built",
-    "effective_year", "bedrooms", "bathrooms", "quality", "condition", "latitude", "longitude", "land_value",
-    "improvement_value", "market_value", "assessed_value",
-)  # fmt: skip
-VALUE_COLUMNS = ("land_value", "improvement_value", "market_value", "assessed_value")
-SALE_COLUMNS = (
-    "sale_date", "sale_price", "adjusted_price", "deed_type", "validity_code", "is_valid", "excise_number",
-    "is_multi_parcel",
-)  # fmt: skip
+# The parcel fields a PACS record fills: what the writer takes (properties.services.BULK_PROPERTY_FIELDS), the
+# neighborhood by its code, without the two it sets itself (the roll year of the values, the active flag).
+PROPERTY_COLUMNS = tuple(
+    "neighborhood_code" if name == "neighborhood" else name
+    for name in BULK_PROPERTY_FIELDS
+    if name not in ("value_year", "is_active")
+)
 MAX_MONEY = 10**14  # NUMERIC(14)
 
 
@@ -78,15 +75,13 @@ class PropertyRecord:
 class SaleRecord:
     property_id: int
     sale_id: int
-    values: dict[str, Any]  # SALE_COLUMNS -> value
+    values: dict[str, Any]  # SALE_EDITABLE_FIELDS but sale_id -> value
 
 
 @dataclass
 class Chunk:
     """What one range of prop_ids holds for the roll year."""
 
-    low: int
-    high: int  # exclusive
     properties: list[PropertyRecord] = field(default_factory=list)
     sales: list[SaleRecord] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
@@ -248,7 +243,7 @@ class PacsReader:
     # --- one chunk ------------------------------------------------------------------------------------------
 
     def chunk(self, low: int, high: int) -> Chunk:
-        chunk = Chunk(low=low, high=high)
+        chunk = Chunk()
         year, window = self.roll_year, [low, high]
         mapped_property = self._mapped("property", "p")
         mapped_value = self._mapped("property_val", "pv")
@@ -339,7 +334,7 @@ class PacsReader:
                 )
             return amount
 
-        values = {name: money(name) for name in VALUE_COLUMNS}
+        values = {name: money(name) for name in VALUE_FIELDS}
         land_value, improvement, market = values["land_value"], values["improvement_value"], values["market_value"]
         if None not in (land_value, improvement, market) and land_value + improvement != market:
             problems.append(
