@@ -36,13 +36,11 @@ def fake_pacs_ready(url: str, args) -> bool:
 
 
 def county_prepare(configs: str) -> County:
+    """The bench county, its files written afresh in `configs` (a temporary COUNTY_CONFIG_DIR), emptied."""
+    manage("new_county_config", SLUG, "--name", "Bench PACS County", "--state", "WA", "--fips", "53999",
+           "--dir", configs, "--working-roll-year", "2026")  # fmt: skip
     if not County.objects.filter(slug=SLUG).exists():
-        manage("new_county_config", SLUG, "--name", "Bench PACS County", "--state", "WA", "--fips", "53999",
-               "--dir", configs, "--working-roll-year", "2026")  # fmt: skip
         manage("setup_county", f"{configs}/{SLUG}", env={"TF_BENCH_PACS_ADMIN_PASSWORD": "bench-Pacs-admin-2026!"})
-    elif not (os.path.isdir(f"{configs}/{SLUG}")):
-        manage("new_county_config", SLUG, "--name", "Bench PACS County", "--state", "WA", "--fips", "53999",
-               "--dir", configs, "--working-roll-year", "2026")  # fmt: skip
     county = County.objects.get(slug=SLUG)
     with connection.cursor() as cursor:  # empty the bench county, set-based (it may hold a million parcels)
         for table in ("properties_sale", "properties_propertyvalue", "properties_propertychange"):

@@ -38,6 +38,13 @@ def pacs(sql: str, params=()) -> list[tuple]:
         return cursor.fetchall()
 
 
+def loaded_among(rows: list[tuple], ours: dict) -> list[int]:
+    """The prop_ids (first column) of PACS rows that were loaded; some must be, or the test would check nothing."""
+    keys = [row[0] for row in rows if row[0] in ours]
+    assert keys, "none of the affected properties was loaded: the test would check nothing"
+    return keys
+
+
 CURRENT = "JOIN prop_supp_assoc psa ON psa.prop_id = {t}.prop_id AND psa.owner_tax_yr = {t}.{year} AND psa.sup_num = {t}.sup_num"
 
 
@@ -53,31 +60,27 @@ def test_only_the_current_supplement_is_read(loaded):
     rows = pacs("SELECT prop_id, sup_num FROM prop_supp_assoc WHERE owner_tax_yr = 2026 AND sup_num > 0")
     stale = pacs("SELECT pv.prop_id, pv.market FROM property_val pv JOIN prop_supp_assoc psa ON psa.prop_id = pv.prop_id "
                  "AND psa.owner_tax_yr = pv.prop_val_yr AND pv.sup_num < psa.sup_num WHERE pv.prop_val_yr = 2026")  # fmt: skip
-    assert rows and stale
-    for prop_id, stale_market in stale:
-        if prop_id in ours:
-            assert ours[prop_id].market_value == truth[prop_id].market_value != stale_market
+    assert rows
+    stale_markets = dict(stale)
+    for prop_id in loaded_among(stale, ours):
+        assert ours[prop_id].market_value == truth[prop_id].market_value != stale_markets[prop_id]
 
 
 def test_null_money_counts_as_zero(loaded):
     _, ours, truth = loaded
     nulls = pacs(f"SELECT pv.prop_id FROM property_val pv {CURRENT.format(t='pv', year='prop_val_yr')} "
                  "WHERE pv.prop_val_yr = 2026 AND pv.land_hstd_val IS NULL AND pv.imprv_hstd_val IS NULL")  # fmt: skip
-    assert nulls
-    for (prop_id,) in nulls:
-        if prop_id in ours:
-            assert ours[prop_id].land_value == truth[prop_id].land_value is not None
+    for prop_id in loaded_among(nulls, ours):
+        assert ours[prop_id].land_value == truth[prop_id].land_value is not None
 
 
 def test_free_text_line_breaks_and_blanks_are_collapsed(loaded):
     _, ours, truth = loaded
     messy = pacs("SELECT pv.prop_id FROM property_val pv WHERE pv.prop_val_yr = 2026 AND pv.legal_desc LIKE %s",
                  ["%\r\n%"])  # fmt: skip
-    assert messy
-    for (prop_id,) in messy:
-        if prop_id in ours:
-            assert "\r" not in ours[prop_id].legal_description
-            assert ours[prop_id].legal_description == truth[prop_id].legal_description
+    for prop_id in loaded_among(messy, ours):
+        assert "\r" not in ours[prop_id].legal_description
+        assert ours[prop_id].legal_description == truth[prop_id].legal_description
 
 
 def test_inactive_and_non_real_properties_are_not_loaded(loaded, fake):
@@ -93,53 +96,43 @@ def test_inactive_and_non_real_properties_are_not_loaded(loaded, fake):
 def test_the_owner_of_record_is_the_largest_share(loaded):
     _, ours, truth = loaded
     shared = pacs("SELECT prop_id FROM owner WHERE owner_tax_yr = 2026 GROUP BY prop_id, sup_num HAVING COUNT(*) > 1")
-    assert shared
-    for (prop_id,) in shared:
-        if prop_id in ours:
-            assert ours[prop_id].owner_name == truth[prop_id].owner_name
+    for prop_id in loaded_among(shared, ours):
+        assert ours[prop_id].owner_name == truth[prop_id].owner_name
 
 
 def test_the_primary_situs_is_the_address(loaded):
     _, ours, truth = loaded
     several = pacs("SELECT prop_id FROM situs GROUP BY prop_id HAVING COUNT(*) > 1")
-    assert several
-    for (prop_id,) in several:
-        if prop_id in ours:
-            assert ours[prop_id].situs_address == truth[prop_id].situs_address
+    for prop_id in loaded_among(several, ours):
+        assert ours[prop_id].situs_address == truth[prop_id].situs_address
 
 
 def test_the_main_improvement_and_main_areas_make_the_characteristics(loaded):
     _, ours, truth = loaded
     several = pacs(f"SELECT i.prop_id FROM imprv i {CURRENT.format(t='i', year='prop_val_yr')} WHERE i.prop_val_yr = "
                    "2026 AND i.sale_id = 0 GROUP BY i.prop_id HAVING COUNT(*) > 1")  # fmt: skip
-    assert several
     fields = ("year_built", "effective_year", "living_area", "quality", "condition", "bedrooms", "bathrooms")
-    for (prop_id,) in several:
-        if prop_id in ours:
-            assert [getattr(ours[prop_id], f) for f in fields] == [getattr(truth[prop_id], f) for f in fields]
+    for prop_id in loaded_among(several, ours):
+        assert [getattr(ours[prop_id], f) for f in fields] == [getattr(truth[prop_id], f) for f in fields]
 
 
 def test_sale_snapshots_are_not_the_live_record(loaded):
     _, ours, truth = loaded
     frozen = pacs("SELECT DISTINCT prop_id FROM imprv WHERE prop_val_yr = 2026 AND sale_id > 0")
-    assert frozen
-    for (prop_id,) in frozen:
-        if prop_id in ours:
-            assert (ours[prop_id].year_built, ours[prop_id].living_area) == (
-                truth[prop_id].year_built, truth[prop_id].living_area
-            )  # fmt: skip
+    for prop_id in loaded_among(frozen, ours):
+        assert (ours[prop_id].year_built, ours[prop_id].living_area) == (
+            truth[prop_id].year_built, truth[prop_id].living_area
+        )  # fmt: skip
 
 
 def test_land_segments_are_summed(loaded):
     _, ours, truth = loaded
     two = pacs(f"SELECT l.prop_id FROM land_detail l {CURRENT.format(t='l', year='prop_val_yr')} WHERE l.prop_val_yr "
                "= 2026 AND l.sale_id = 0 GROUP BY l.prop_id HAVING COUNT(*) > 1")  # fmt: skip
-    assert two
-    for (prop_id,) in two:
-        if prop_id in ours:
-            assert (ours[prop_id].land_area_sqft, ours[prop_id].acreage) == (
-                truth[prop_id].land_area_sqft, truth[prop_id].acreage
-            )  # fmt: skip
+    for prop_id in loaded_among(two, ours):
+        assert (ours[prop_id].land_area_sqft, ours[prop_id].acreage) == (
+            truth[prop_id].land_area_sqft, truth[prop_id].acreage
+        )  # fmt: skip
 
 
 def test_a_multi_parcel_sale_is_on_each_parcel_flagged(loaded):
