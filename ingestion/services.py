@@ -19,7 +19,7 @@ from ingestion.models import IngestionReject
 from ingestion.pacs.mapping import MAPPING_FILE, PacsMapping, pacs_mapping_load
 from ingestion.pacs.reader import PacsReader
 from properties.choices import ActorKind, ValueSource
-from properties.services import Actor, properties_bulk_load
+from properties.services import Actor, properties_bulk_load, source_hashes
 from terrafusion.databases import PACS_ALIAS
 
 OPEN_LOW, OPEN_HIGH = -(2**63), 2**63 - 1  # the first and last ranges are open: every key belongs to one
@@ -99,10 +99,12 @@ def pacs_load_plan(source: PacsSource) -> list[tuple[int, int]]:
 
 
 def pacs_load_range(*, county, source: PacsSource, key_range: tuple[int, int], job, dry_run: bool = False) -> dict:
-    """Load one range: read it whole from PACS, then write it in one transaction (rolled back for a dry run)."""
+    """Load one range: read it from PACS (whole, or only what changed since the hashes TerraFusion stored), then
+    write it in one transaction (rolled back for a dry run)."""
     low, high = key_range
+    known = source_hashes(county=county, key_range=key_range, roll_year=source.roll_year, source_system=SOURCE_SYSTEM)
     try:
-        chunk = source.reader.chunk(low, high)
+        chunk = source.reader.chunk(low, high, known)
     except (DatabaseError, InterfaceError) as exc:
         raise PacsUnavailable(
             f"{_unreachable(exc)[:-1]} while reading prop_ids {_bound(low)} to {_bound(high)}. Nothing of this part "
@@ -113,13 +115,14 @@ def pacs_load_range(*, county, source: PacsSource, key_range: tuple[int, int], j
         result = properties_bulk_load(
             county=county,
             key_range=key_range,
-            records=[{"property_id": r.property_id, "row_hash": r.row_hash(), **r.values} for r in chunk.properties],
+            records=[{"property_id": r.property_id, "row_hash": r.row_hash, **r.values} for r in chunk.properties],
             sales=[{"property_id": s.property_id, "sale_id": s.sale_id, **s.values} for s in chunk.sales],
             neighborhoods=chunk.neighborhoods,
             roll_year=source.roll_year,
             actor=actor,
             source_system=SOURCE_SYSTEM,
             value_source=ValueSource.PACS,
+            unchanged=chunk.unchanged,
         )
         IngestionReject.objects.bulk_create(
             IngestionReject(

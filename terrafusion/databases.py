@@ -49,10 +49,11 @@ def pacs_database(url: str, *, conn_max_age: int = 0) -> dict:
     elif ours:
         raise ImproperlyConfigured(f"PACS_DATABASE_URL: {', '.join(sorted(ours))} apply to mssql:// URLs only.")
     elif config["ENGINE"] == "django.db.backends.postgresql":
-        # Read-only, and no parallel query: a load runs its parts in parallel on the workers already, and each
-        # part's small queries fanned out to 2 more server processes each oversubscribed the cores (measured).
+        # Read-only, no parallel query and no JIT: a load runs its parts in parallel on the workers already, and
+        # each part's queries fanned out to 2 more server processes oversubscribed the cores; JIT compiled each
+        # range's queries anew, for longer than they ran (both measured: docs/ or the reader's docstring).
         options = config.setdefault("OPTIONS", {})
-        extra = "-c default_transaction_read_only=on -c max_parallel_workers_per_gather=0"
+        extra = "-c default_transaction_read_only=on -c max_parallel_workers_per_gather=0 -c jit=off"
         options["options"] = f"{options.get('options', '')} {extra}".strip()
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         config["NAME"] = f"file:{config['NAME']}?mode=ro"

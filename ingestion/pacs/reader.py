@@ -1,10 +1,18 @@
 """Read one roll year of a county's PACS, a range of `prop_id`s at a time, into TerraFusion's records.
 
-Each chunk is read with a fixed handful of set-based queries (the current supplement's property and values,
-situs rows, owners, live improvements and their details and attributes, land segments, sales), whatever its
-size: never a query per property. The SQL is plain ANSI (joins, CASE, a correlated COUNT), so the same text runs
-on SQL Server, PostgreSQL and SQLite through the alias's Django cursor. The quirks of SCHEMA.md are handled
-here, in one place:
+Each range is read with a fixed handful of set-based queries, whatever its size: never a query per property. The
+database shapes the rows: each query but the sales returns one row a property (the current supplement's property
+and values; its primary situs; its owner of record; its main improvement with that improvement's largest
+main-area detail and its bedroom and bathroom attributes; its living area; its land totals), so what crosses to
+Python is about what is loaded. The SQL is plain ANSI (joins, CASE, ROW_NUMBER, GROUP BY, a correlated COUNT),
+so the same text runs on SQL Server, PostgreSQL and SQLite through the alias's Django cursor; only the digest
+function differs (md5, HASHBYTES, a registered function on SQLite).
+
+Every query also returns a digest of each property's rows, computed by the database, and a property's row hash
+is made from them. A reload or sync reads digests first and reads whole only the properties whose hash differs
+from the one TerraFusion stored: an unchanged PACS costs the database's work and a few bytes a property.
+
+The quirks of SCHEMA.md are handled here, in one place:
 
 - the current version of a property for the year is the supplement named by `prop_supp_assoc`; every table
   versioned by supplement is joined on it, so older supplements are never read;
@@ -26,11 +34,14 @@ A record that fails a check is a `Reject` (its PACS key, field, reason, value) a
 the chunk goes on.
 """
 
+import dataclasses
 import hashlib
-from collections import Counter, defaultdict
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django.db import DatabaseError
@@ -47,6 +58,8 @@ PROPERTY_COLUMNS = tuple(
     if name not in ("value_year", "is_active")
 )
 MAX_MONEY = 10**14  # NUMERIC(14)
+READER_VERSION = 2  # in every row hash: a change to how records are shaped below makes the next load read all again
+STALE_BY_ID = 2_000  # up to this many changed properties in a range are read again by id, more by the range
 
 
 @dataclass(frozen=True)
@@ -64,11 +77,7 @@ class Reject:
 class PropertyRecord:
     property_id: int
     values: dict[str, Any]  # PROPERTY_COLUMNS -> value
-
-    def row_hash(self) -> str:
-        """A digest of everything loaded for the property: the sync compares it to skip unchanged records."""
-        text = "\x1f".join("" if self.values[name] is None else str(self.values[name]) for name in PROPERTY_COLUMNS)
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    row_hash: str = ""  # the digest of the PACS rows it was made from (and of the mapping): see PacsReader.chunk
 
 
 @dataclass
@@ -91,6 +100,7 @@ class Chunk:
     udi_children: int = 0  # undivided-interest children (udi_parent_prop_id set): the parent is the parcel
     neighborhoods: dict[str, str] = field(default_factory=dict)  # code -> name, of the loaded properties
     unmapped: Counter = field(default_factory=Counter)  # "<field> <code>" -> properties with a code not mapped
+    unchanged: list[int] = field(default_factory=list)  # prop_ids loaded whose row hash is the one TerraFusion has
 
 
 def text(value: Any) -> str:
@@ -147,6 +157,9 @@ class PacsReader:
         self._hood_names: dict[str, str] | None = None
         self._getters: dict[str, Any] = {}
         self._supplements: list[int] | None = None
+        self._sql: dict[bool, dict[str, str]] = {}  # whole? -> query name -> SQL
+        self._names: dict[str, list[str]] = {}  # query name -> the record keys of its columns
+        self._sqlite = None  # the SQLite connection tf_md5 is registered on
 
     # --- SQL ------------------------------------------------------------------------------------------------
 
@@ -154,22 +167,14 @@ class PacsReader:
         return [ref.sql(alias) for ref in self.mapping.columns(table)]
 
     def _query(self, sql: str, params: list) -> list[tuple]:
+        if self.connection.vendor == "sqlite":
+            self.connection.ensure_connection()
+            if self.connection.connection is not self._sqlite:
+                self._sqlite = self.connection.connection
+                self._sqlite.create_function("tf_md5", -1, _md5, deterministic=True)
         with self.connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-
-    def _current(self, table: str, alias: str, year_column: str) -> str:
-        """The join that keeps only rows of the year's current supplement.
-
-        The redundant `sup_num IN (...)` (the supplement numbers the year uses, a handful) lets the database walk
-        PACS's primary keys (year, sup_num, sale_id, prop_id, ...) as a few ranges of prop_ids, instead of
-        filtering the whole year (EXPLAIN ANALYZE on PostgreSQL, the details of one range of prop_ids: 202 -> 43 ms).
-        """
-        supplements = ", ".join(str(number) for number in self.supplements())
-        return (
-            f"JOIN prop_supp_assoc psa ON psa.prop_id = {alias}.prop_id AND psa.owner_tax_yr = {alias}.{year_column}"
-            f" AND psa.sup_num = {alias}.sup_num AND {alias}.sup_num IN ({supplements})"
-        )
 
     def supplements(self) -> list[int]:
         """The supplement numbers current in the year (prop_supp_assoc's), read once."""
@@ -242,84 +247,270 @@ class PacsReader:
 
     # --- one chunk ------------------------------------------------------------------------------------------
 
-    def chunk(self, low: int, high: int) -> Chunk:
+    def chunk(self, low: int, high: int, known: dict[int, str] | None = None) -> Chunk:
+        """The records of the prop_ids in [low, high).
+
+        `known`: the row hashes TerraFusion stored for the range's parcels (active, of this roll year). When given,
+        the range is first read as digests only (every query's rows hashed by the database, a few bytes a
+        property); a property whose hash is the stored one is `unchanged` and read no further, and only the others
+        are read whole. A first load (nothing known) reads the range whole at once.
+        """
         chunk = Chunk()
-        year, window = self.roll_year, [low, high]
-        mapped_property = self._mapped("property", "p")
-        mapped_value = self._mapped("property_val", "pv")
-        head = [
-            "p.prop_id", "p.prop_type_cd", "pv.prop_inactive_dt", "pv.udi_parent_prop_id", "pv.gis_real_coord_x",
-            "pv.gis_real_coord_y",
-        ]  # fmt: skip
-        base_rows = self._query(
-            f"SELECT {', '.join(head + mapped_property + mapped_value)} FROM property p "
-            "JOIN prop_supp_assoc psa ON psa.prop_id = p.prop_id AND psa.owner_tax_yr = %s "
-            "JOIN property_val pv ON pv.prop_id = psa.prop_id AND pv.prop_val_yr = psa.owner_tax_yr "
-            f"AND pv.sup_num = psa.sup_num AND pv.sup_num IN ({', '.join(map(str, self.supplements()))}) "
-            "WHERE p.prop_id >= %s AND p.prop_id < %s ORDER BY p.prop_id",
-            [year, *window],
-        )
-        names = [*head, *mapped_property, *mapped_value]
-        chunk.read = len(base_rows)
-        loaded: dict[int, dict[str, Any]] = {}
-        for row in base_rows:
-            record = dict(zip(names, row, strict=True))
-            prop_id = int(record["p.prop_id"])
-            if code(record["p.prop_type_cd"]) not in self.mapping.property_types:
-                chunk.skipped_types += 1
-            elif record["pv.prop_inactive_dt"] not in (None, ""):
-                chunk.inactive += 1
-            elif record["pv.udi_parent_prop_id"] is not None:
-                chunk.udi_children += 1  # an undivided interest: its parent carries the parcel and its values
-            else:
-                loaded[prop_id] = record
-        if not loaded:
-            return chunk
-        situs = self._situs(window)
-        owners = self._owners(year, window)
-        buildings = self._buildings(year, window)
-        land = self._land(year, window)
-        coordinates = self._coordinates(loaded)
-        for prop_id, record in loaded.items():
-            built = self._property(prop_id, record, situs, owners, buildings, land, coordinates, chunk)
+        window = f"{{a}}.prop_id >= {int(low)} AND {{a}}.prop_id < {int(high)}"
+        rows = self._read(window, whole=not known)
+        loaded = self._triage(rows.base, chunk)
+        if known:
+            stale = []
+            for prop_id in loaded:
+                if known.get(prop_id) == rows.hash(prop_id, self._fingerprint):
+                    chunk.unchanged.append(prop_id)
+                else:
+                    stale.append(prop_id)
+            if not stale:
+                return chunk
+            if len(stale) <= STALE_BY_ID:
+                window = f"{{a}}.prop_id IN ({', '.join(str(prop_id) for prop_id in stale)})"
+            rows = self._read(window, whole=True)
+            loaded = set(stale)
+        base = {row[0]: row for row in rows.base if row[0] in loaded}
+        coordinates = self._coordinates(base)
+        for prop_id, row in base.items():
+            built = self._property(prop_id, self._record(prop_id, row, rows), coordinates, chunk)
             if built is not None:
+                built.row_hash = rows.hash(prop_id, self._fingerprint)
                 chunk.properties.append(built)
-        self._sales(window, {record.property_id for record in chunk.properties}, chunk)
+        self._sales(rows.sales, {record.property_id for record in chunk.properties}, chunk)
         return chunk
 
-    def _field(self, name: str, record: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
-        """A mapped field's value from the row(s) it comes from, combined as FIELD_SOURCES says."""
+    def _triage(self, base: list[tuple], chunk: Chunk) -> set[int]:
+        """Count the year's properties of the range; the prop_ids of those that load."""
+        loaded = set()
+        chunk.read = len(base)
+        for prop_id, prop_type, inactive, udi_parent, *_ in base:
+            if code(prop_type) not in self.mapping.property_types:
+                chunk.skipped_types += 1
+            elif inactive not in (None, ""):
+                chunk.inactive += 1
+            elif udi_parent is not None:
+                chunk.udi_children += 1  # an undivided interest: its parent carries the parcel and its values
+            else:
+                loaded.add(prop_id)
+        return loaded
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        """What shapes a record besides PACS's rows (the reader's version, the mapping): part of every row hash,
+        so a change of either makes the next load read every property again."""
+        mapping = dataclasses.replace(self.mapping, path=None, sync_schedule=None)
+        return f"{READER_VERSION} {mapping!r} {self.roll_year}"
+
+    def _record(self, prop_id: int, row: tuple, rows: "_Rows") -> dict[str, Any]:
+        """The property's columns from every query, by `<alias>.<column>` (the names the field getters use)."""
+        record = dict(zip(self._names["base"], row, strict=True))
+        for name in ("situs", "owners", "buildings", "area", "land"):
+            found = getattr(rows, name).get(prop_id)
+            if found is not None:
+                record.update(zip(self._names[name], found, strict=True))
+        return record
+
+    # --- the queries: one row a property, shaped by the database ----------------------------------------------
+
+    def _read(self, window: str, *, whole: bool) -> "_Rows":
+        """Run the range's queries. `whole`: every column; else the prop_ids and digests only (and the few
+        columns that say whether a property loads, for the counts)."""
+        rows = _Rows()
+        for name, sql in self._queries(whole).items():
+            result = self._query(_WINDOW.sub(lambda match: window.format(a=match.group(1)), sql), [])
+            if name == "base":
+                rows.base = result
+                rows.digests = {row[0]: row[4] for row in result}
+            elif name == "sales":
+                for row in result:
+                    rows.sales.setdefault(row[0], []).append(row)
+            else:
+                setattr(rows, name, {row[0]: row for row in result})
+        return rows
+
+    def _queries(self, whole: bool) -> dict[str, str]:
+        """The SQL of each query (`{window}` to be filled with the range's condition on alias `{a}`), made once."""
+        cached = self._sql.get(whole)
+        if cached is None:
+            cached = self._sql[whole] = self._queries_make(whole)
+        return cached
+
+    def _queries_make(self, whole: bool) -> dict[str, str]:
+        year, supplements = int(self.roll_year), ", ".join(str(number) for number in self.supplements())
+        main_types = ", ".join(_literal(value) for value in self.mapping.main_area_types) or "NULL"
+        ids = (self.mapping.bedrooms_attribute, self.mapping.full_baths_attribute, self.mapping.half_baths_attribute)
+
+        def current(alias: str, year_column: str) -> str:
+            """Only rows of the year's current supplement: the join on prop_supp_assoc (its range repeated, so the
+            planner walks both tables' keys), with the redundant `sup_num IN (...)` that lets it walk PACS's keys
+            (year, sup_num, sale_id, prop_id, ...) as a few ranges."""
+            return (
+                f"JOIN prop_supp_assoc psa ON psa.prop_id = {alias}.prop_id "
+                f"AND psa.owner_tax_yr = {alias}.{year_column} AND psa.sup_num = {alias}.sup_num AND {_window('psa')} "
+                f"WHERE {alias}.{year_column} = {year} AND {alias}.sup_num IN ({supplements}) AND {_window(alias)}"
+            )
+
+        def select(key: str, columns: list[str]) -> str:
+            """The select list: the prop_id, the digest of `columns`, and (reading whole) the columns."""
+            self._names[key] = ["prop_id", "digest", *columns]
+            listed = f", {', '.join(columns)}" if whole and columns else ""
+            return f"{columns[0].split('.')[0]}.prop_id, {self._digest(columns)}{listed}"
+
+        mapped_p, mapped_pv = self._mapped("property", "p"), self._mapped("property_val", "pv")
+        head = ["p.prop_type_cd", "pv.prop_inactive_dt", "pv.udi_parent_prop_id"]
+        base_columns = [*head, "pv.gis_real_coord_x", "pv.gis_real_coord_y", *mapped_p, *mapped_pv]
+        # Reading whole, the sums of property and property_val columns come added up (and money as BIGINT).
+        sums = self._sums(("property", "property_val"), lambda ref: ref.sql(_ALIASES[ref.table]))
+        python_columns = self._python_columns()
+        needed = [column for column in [*mapped_p, *mapped_pv] if column in python_columns]
+        whole_columns = ["pv.gis_real_coord_x", "pv.gis_real_coord_y", *needed]
+        self._names["base"] = ["p.prop_id", *head, "digest", *whole_columns, *sums]
+        listed = f", {', '.join([*whole_columns, *sums.values()])}" if whole else ""
+        base = (
+            f"SELECT p.prop_id, {', '.join(head)}, {self._digest(base_columns)}{listed} FROM property p "
+            f"JOIN prop_supp_assoc psa ON psa.prop_id = p.prop_id AND psa.owner_tax_yr = {year} AND {_window('psa')} "
+            "JOIN property_val pv ON pv.prop_id = psa.prop_id AND pv.prop_val_yr = psa.owner_tax_yr "
+            f"AND pv.sup_num = psa.sup_num AND pv.sup_num IN ({supplements}) WHERE {_window('p')}"
+        )
+        situs_columns = [f"s.{c}" for c in SITUS_COLUMNS]
+        situs = (
+            f"SELECT {select('situs', situs_columns)} FROM (SELECT s.prop_id, {', '.join(situs_columns)}, "
+            "ROW_NUMBER() OVER (PARTITION BY s.prop_id ORDER BY CASE WHEN LTRIM(RTRIM(s.primary_situs)) = 'Y' THEN 0 "
+            f"ELSE 1 END, s.situs_id) AS tf_rank FROM situs s WHERE {_window('s')}) s WHERE s.tf_rank = 1"
+        )  # the primary address, else the lowest situs id
+        owner_columns = [f"o.{c}" for c in OWNER_COLUMNS]
+        owners = (
+            f"SELECT {select('owners', owner_columns)} FROM (SELECT o.prop_id, a.file_as_name, ad.addr_line1, "
+            "ad.addr_line2, ad.addr_line3, ad.addr_city, ad.addr_state, ad.zip, ROW_NUMBER() OVER (PARTITION BY "
+            "o.prop_id ORDER BY COALESCE(o.pct_ownership, 0) DESC, o.owner_id, ad.addr_type_cd) AS tf_rank "
+            "FROM owner o JOIN account a ON a.acct_id = o.owner_id "
+            "LEFT JOIN address ad ON ad.acct_id = o.owner_id AND ad.primary_addr = 'Y' "
+            f"{current('o', 'owner_tax_yr')}) o WHERE o.tf_rank = 1"
+        )  # the owner of record is the largest share, then the lowest owner id, as on the roll
+        mapped_i, mapped_d = self._mapped("imprv", "i"), self._mapped("imprv_detail", "d")
+        building_columns = [*mapped_i, "d.imprv_id", *mapped_d, "b.bedrooms", "b.full_baths", "b.half_baths"]
+        inner_i = _unique(["i.prop_id", "i.imprv_id", *mapped_i])
+        inner_d = _unique(["d.prop_id", "d.imprv_id", *mapped_d])
+        buildings = (
+            f"SELECT {select('buildings', building_columns)} FROM "
+            f"(SELECT {', '.join(inner_i)}, ROW_NUMBER() OVER (PARTITION BY i.prop_id "
+            "ORDER BY COALESCE(i.imprv_val, 0) DESC, i.imprv_id) AS tf_rank "
+            f"FROM imprv i {current('i', 'prop_val_yr')} AND i.sale_id = 0) i "
+            f"LEFT JOIN (SELECT {', '.join(inner_d)}, ROW_NUMBER() OVER (PARTITION BY d.prop_id, d.imprv_id ORDER BY "
+            f"COALESCE(d.imprv_det_area, 0) DESC, d.imprv_det_id) AS tf_rank FROM imprv_detail d "
+            f"{current('d', 'prop_val_yr')} AND d.sale_id = 0 AND LTRIM(RTRIM(d.imprv_det_type_cd)) IN ({main_types})"
+            ") d ON d.prop_id = i.prop_id AND d.imprv_id = i.imprv_id AND d.tf_rank = 1 "
+            "LEFT JOIN (SELECT a.prop_id, a.imprv_id, "
+            + ", ".join(
+                f"SUM(CASE WHEN a.imprv_attr_id = {int(number)} THEN COALESCE(a.i_attr_unit, 0) END) AS {name}"
+                for number, name in zip(ids, ("bedrooms", "full_baths", "half_baths"), strict=True)
+            )
+            + f" FROM imprv_attr a {current('a', 'prop_val_yr')} AND a.sale_id = 0 "
+            f"AND a.imprv_attr_id IN ({', '.join(str(int(number)) for number in ids)}) "
+            "GROUP BY a.prop_id, a.imprv_id) b "
+            "ON b.prop_id = i.prop_id AND b.imprv_id = i.imprv_id WHERE i.tf_rank = 1"
+        )  # the main improvement (highest value, then lowest id), its largest main-area detail, its attributes
+        self._names["area"] = ["prop_id", "area"]
+        area = (
+            "SELECT d.prop_id, SUM(COALESCE(d.imprv_det_area, 0)) FROM imprv_detail d "
+            f"{current('d', 'prop_val_yr')} AND d.sale_id = 0 AND LTRIM(RTRIM(d.imprv_det_type_cd)) IN ({main_types}) "
+            "GROUP BY d.prop_id"
+        )  # living area: the main-area details of every live improvement
+        land_sums = self._sums(("land_detail",), lambda ref: f"SUM({ref.sql('l')})")
+        land_columns = [c for c in self._mapped("land_detail", "l") if c in python_columns]
+        self._names["land"] = ["prop_id", *land_columns, *land_sums]
+        land = (
+            f"SELECT l.prop_id, {', '.join([*(f'SUM({c})' for c in land_columns), *land_sums.values()])} "
+            f"FROM land_detail l {current('l', 'prop_val_yr')} AND l.sale_id = 0 GROUP BY l.prop_id"
+        ) if land_columns or land_sums else None  # fmt: skip
+        sale_columns = [f"x.{c}" for c in SALE_COLUMNS]
+        sales = (
+            f"SELECT x.prop_id, x.chg_of_owner_id, {self._digest(sale_columns)}"
+            f"{', ' + ', '.join(sale_columns) if whole else ''} FROM (SELECT c.prop_id, c.chg_of_owner_id, s.sl_price, "
+            "s.adjusted_sl_price, s.sl_dt, s.sl_ratio_type_cd, co.deed_type_cd, co.excise_number, co.deed_dt, "
+            "(SELECT COUNT(*) FROM chg_of_owner_prop_assoc c2 WHERE c2.chg_of_owner_id = c.chg_of_owner_id) AS parcels "
+            "FROM chg_of_owner_prop_assoc c JOIN sale s ON s.chg_of_owner_id = c.chg_of_owner_id "
+            f"JOIN chg_of_owner co ON co.chg_of_owner_id = c.chg_of_owner_id WHERE {_window('c')}) x"
+        )  # a sale on each parcel it is linked to, with the number of parcels it covers
+        queries = {"base": base, "situs": situs, "owners": owners, "buildings": buildings, "area": area}
+        if land is not None:
+            queries["land"] = land
+        queries["sales"] = sales
+        return queries
+
+    def _digest(self, columns: list[str]) -> str:
+        """SQL for a hex digest of the columns' values, computed where the rows are."""
+        vendor = self.connection.vendor
+        if vendor == "postgresql":
+            return f"md5(ROW({', '.join(columns)})::text)"
+        if vendor == "microsoft":  # CONCAT makes NULL '' (a NULL and an empty text read alike here anyway)
+            joined = ", '|', ".join(columns)
+            return f"CONVERT(CHAR(32), HASHBYTES('MD5', CONCAT({joined})), 2)"
+        return f"tf_md5({', '.join(columns)})"  # SQLite: the function _query registers
+
+    # --- from rows to records --------------------------------------------------------------------------------
+
+    def _field(self, name: str, record: dict[str, Any]) -> Any:
+        """A mapped field's value from the property's columns, combined as FIELD_SOURCES says."""
         getter = self._getters.get(name)
         if getter is None:
             getter = self._getters[name] = self._getter(name)
-        return getter(record, extra)
+        return getter(record)
+
+    def _sums(self, tables: tuple[str, ...], column) -> dict[str, str]:
+        """SQL for the "sum" fields whose columns are all in `tables`: record key ("=<field>") -> expression (NULL
+        when every column is, NULL counting as 0 otherwise; money cast to BIGINT: NUMERIC(14) is whole)."""
+        sums = {}
+        for name, refs in self.mapping.fields.items():
+            source = FIELD_SOURCES[name]
+            if source.combine != "sum" or any(ref.table not in tables for ref in refs):
+                continue
+            columns = [column(ref) for ref in refs]
+            total = " + ".join(f"COALESCE({c}, 0)" for c in columns)
+            expression = (
+                columns[0]
+                if len(columns) == 1
+                else f"CASE WHEN {' AND '.join(f'{c} IS NULL' for c in columns)} THEN NULL ELSE {total} END"
+            )
+            sums[f"={name}"] = f"CAST({expression} AS BIGINT)" if source.kind == "money" else expression
+        return sums
+
+    def _python_columns(self) -> set[str]:
+        """The mapped columns (as `<alias>.<column>`) of the fields combined here rather than by the database."""
+        summed = {
+            name for name in self.mapping.fields
+            if f"={name}" in {*self._sums(("property", "property_val"), str), *self._sums(("land_detail",), str)}
+        }  # fmt: skip
+        return {
+            ref.sql(_ALIASES[ref.table])
+            for name, refs in self.mapping.fields.items()
+            if name not in summed
+            for ref in refs
+        }
 
     def _getter(self, name: str):
-        """The function (property row, other row) -> value of a field, made once: this runs ~14 times a property."""
-        keys = [
-            (ref.table in ("property", "property_val"), ref.sql(_ALIASES[ref.table]))
-            for ref in self.mapping.fields[name]
-        ]
+        """The function record -> value of a field, made once: this runs ~14 times a property."""
+        keys = [ref.sql(_ALIASES[ref.table]) for ref in self.mapping.fields[name]]
         combine = FIELD_SOURCES[name].combine
+        summed = f"={name}"
+        if any(summed in names for names in self._names.values()):
+            return lambda record: record.get(summed)
         if combine == "first":
-            on_record, key = keys[0]
-            if on_record:
-                return lambda record, extra: record.get(key)
-            return lambda record, extra: (record if extra is None else extra).get(key)
-
-        def values(record, extra):
-            return [(record if on_record or extra is None else extra).get(key) for on_record, key in keys]
-
+            key = keys[0]
+            return lambda record: record.get(key)
         if combine == "sum":
 
-            def total(record, extra):
-                present = [_number(value) for value in values(record, extra) if value is not None]
+            def total(record):
+                present = [_number(record.get(key)) for key in keys if record.get(key) is not None]
                 return sum(present, Decimal(0)) if present else None
 
             return total
-        return lambda record, extra: " ".join(part for part in (text(value) for value in values(record, extra)) if part)
+        return lambda record: " ".join(part for part in (text(record.get(key)) for key in keys) if part)
 
-    def _property(self, prop_id, record, situs, owners, buildings, land, coordinates, chunk) -> PropertyRecord | None:
+    def _property(self, prop_id, record, coordinates, chunk) -> PropertyRecord | None:
         key = f"prop_id={prop_id} year={self.roll_year}"
         problems: list[Reject] = []
 
@@ -351,25 +542,31 @@ class PacsReader:
             problems.append(Reject("property", key, "parcel_number", "missing (property.geo_id is empty)"))
         elif len(parcel_number) > 50:
             problems.append(Reject("property", key, "parcel_number", "longer than 50 characters", parcel_number))
-        building = buildings.get(prop_id, {})
-        year_built = whole(self._field("year_built", record, building.get("main", {})))
-        effective_year = whole(self._field("effective_year", record, building.get("main", {})))
+        year_built = whole(self._field("year_built", record))
+        effective_year = whole(self._field("effective_year", record))
         for name, year in (("year_built", year_built), ("effective_year", effective_year)):
             if year is not None and year != 0 and not 1700 <= year <= 2200:
                 problems.append(Reject("imprv", key, name, "must be a year between 1700 and 2200", str(year)))
-        quality = self._coded("quality", building.get("detail", {}), self.mapping.quality_codes, chunk)
-        condition = self._coded("condition", building.get("detail", {}), self.mapping.condition_codes, chunk)
+        quality = self._coded("quality", record, self.mapping.quality_codes, chunk)
+        condition = self._coded("condition", record, self.mapping.condition_codes, chunk)
         if problems:
             chunk.rejects.extend(problems)
             return None
         hood = code(self._field("neighborhood", record))
         if hood:
             chunk.neighborhoods.setdefault(hood, self.hood_names().get(hood, ""))
-        address, city, zip_code = situs.get(prop_id, ("", "", ""))
-        owner_name, owner_address = owners.get(prop_id, ("", ""))
-        segments = land.get(prop_id, {})
-        land_sqft = self._field("land_area_sqft", record, segments)
-        acreage = self._field("acreage", record, segments)
+        number, prefix, street, suffix, unit, city, zip_code = (text(record.get(c)) for c in _SITUS_KEYS)
+        line = " ".join(part for part in (number, prefix, street, suffix) if part)
+        owner_name, line1, line2, line3, owner_city, owner_state, owner_zip = (text(record.get(c)) for c in _OWNER_KEYS)
+        city_line = " ".join(part for part in (owner_city, owner_state, owner_zip) if part)
+        owner_address = ", ".join(part for part in (line1, line2, line3, city_line) if part)
+        area = record.get("area")
+        bedrooms, full_baths, half_baths = (
+            record.get(f"b.{name}") for name in ("bedrooms", "full_baths", "half_baths")
+        )
+        bathrooms = None
+        if full_baths is not None or half_baths is not None:
+            bathrooms = Decimal(round((full_baths or 0) * 2 + (half_baths or 0))) / 2
         longitude, latitude = coordinates.get(prop_id, (None, None))
         return PropertyRecord(
             property_id=prop_id,
@@ -378,19 +575,19 @@ class PacsReader:
                 "property_type": code(record["p.prop_type_cd"]),
                 "class_code": code(self._field("class_code", record))[:20],
                 "neighborhood_code": hood,
-                "situs_address": address[:200],
+                "situs_address": (f"{line} #{unit}" if unit else line)[:200],
                 "situs_city": city[:80],
                 "situs_zip": zip_code[:10],
                 "legal_description": text(self._field("legal_description", record)),
                 "owner_name": owner_name[:200],
                 "owner_address": owner_address[:300],
-                "land_area_sqft": decimal(land_sqft, 2),
-                "acreage": decimal(acreage, 4),
-                "living_area": building.get("living_area"),
+                "land_area_sqft": decimal(self._field("land_area_sqft", record), 2),
+                "acreage": decimal(self._field("acreage", record), 4),
+                "living_area": round(area) if area else None,
                 "year_built": year_built or None,
                 "effective_year": effective_year or None,
-                "bedrooms": building.get("bedrooms"),
-                "bathrooms": building.get("bathrooms"),
+                "bedrooms": round(bedrooms) if bedrooms is not None else None,
+                "bathrooms": bathrooms,
                 "quality": quality,
                 "condition": condition,
                 "latitude": latitude,
@@ -399,143 +596,19 @@ class PacsReader:
             },
         )
 
-    def _coded(self, name: str, detail: dict, codes: dict[str, str], chunk: Chunk) -> str:
+    def _coded(self, name: str, record: dict[str, Any], codes: dict[str, str], chunk: Chunk) -> str:
         """A PACS code translated by the mapping; a code it does not list (a commercial class, say) loads as no
         value and is counted in the load's result (`unmapped_codes`), so a gap in the mapping shows."""
-        if not detail:
-            return ""
-        value = code(self._field(name, {}, detail))
+        if record.get("d.imprv_id") is None:
+            return ""  # the main improvement has no main-area detail
+        value = code(self._field(name, record))
         if value and value not in codes:
             chunk.unmapped[f"{name} {value}"] += 1
         return codes.get(value, "")
 
-    # --- the tables around a property ------------------------------------------------------------------------
-
-    def _situs(self, window: list[int]) -> dict[int, tuple[str, str, str]]:
-        rows = self._query(
-            "SELECT prop_id, situs_id, primary_situs, situs_num, situs_street_prefx, situs_street, situs_street_sufix, "
-            "situs_unit, situs_city, situs_state, situs_zip FROM situs WHERE prop_id >= %s AND prop_id < %s",
-            window,
-        )
-        best: dict[int, tuple] = {}
-        for row in rows:
-            prop_id = int(row[0])
-            rank = (code(row[2]) != "Y", int(row[1]))  # the primary address, else the lowest situs id
-            if prop_id not in best or rank < best[prop_id][0]:
-                best[prop_id] = (rank, row)
-        result = {}
-        for prop_id, (_, row) in best.items():
-            number, prefix, street, suffix, unit, city, _state, zip_code = (text(value) for value in row[3:])
-            line = " ".join(part for part in (number, prefix, street, suffix) if part)
-            result[prop_id] = (f"{line} #{unit}" if unit else line, city, zip_code)
-        return result
-
-    def _owners(self, year: int, window: list[int]) -> dict[int, tuple[str, str]]:
-        rows = self._query(
-            "SELECT o.prop_id, o.owner_id, o.pct_ownership, a.file_as_name, ad.addr_line1, ad.addr_line2, "
-            "ad.addr_line3, ad.addr_city, ad.addr_state, ad.zip FROM owner o "
-            f"{self._current('owner', 'o', 'owner_tax_yr')} "
-            "JOIN account a ON a.acct_id = o.owner_id "
-            "LEFT JOIN address ad ON ad.acct_id = o.owner_id AND ad.primary_addr = 'Y' "
-            "WHERE o.owner_tax_yr = %s AND o.prop_id >= %s AND o.prop_id < %s",
-            [year, *window],
-        )
-        by_property: dict[int, list[tuple]] = defaultdict(list)
-        for row in rows:
-            share = float(row[2]) if row[2] is not None else 0.0
-            by_property[int(row[0])].append((-share, int(row[1]), row))
-        result = {}
-        for prop_id, owners in by_property.items():
-            # The owner of record is the largest share (then the lowest owner id), as on the roll; co-owners
-            # stay in PACS (a joint name is usually one account's file_as_name already: "SMITH JOHN & MARY").
-            first = min(owners, key=lambda item: item[:2])[2]
-            city_line = " ".join(part for part in (text(first[7]), text(first[8]), text(first[9])) if part)
-            lines = [text(first[4]), text(first[5]), text(first[6]), city_line]
-            result[prop_id] = (text(first[3]), ", ".join(line for line in lines if line))
-        return result
-
-    def _buildings(self, year: int, window: list[int]) -> dict[int, dict[str, Any]]:
-        mapped = self._mapped("imprv", "i")
-        rows = self._query(
-            f"SELECT i.prop_id, i.imprv_id, i.imprv_val{''.join(', ' + c for c in mapped)} FROM imprv i "
-            f"{self._current('imprv', 'i', 'prop_val_yr')} "
-            "WHERE i.prop_val_yr = %s AND i.sale_id = 0 AND i.prop_id >= %s AND i.prop_id < %s",
-            [year, *window],
-        )
-        result: dict[int, dict[str, Any]] = {}
-        for row in rows:
-            prop_id, imprv_id, value = int(row[0]), int(row[1]), whole(row[2]) or 0
-            entry = result.setdefault(prop_id, {})
-            if "main" not in entry or (-value, imprv_id) < entry["rank"]:
-                entry["rank"], entry["main_id"] = (-value, imprv_id), imprv_id
-                entry["main"] = dict(zip(mapped, row[3:], strict=True))
-        detail_mapped = self._mapped("imprv_detail", "d")
-        rows = self._query(
-            "SELECT d.prop_id, d.imprv_id, d.imprv_det_id, d.imprv_det_type_cd, d.imprv_det_area"
-            f"{''.join(', ' + c for c in detail_mapped)} FROM imprv_detail d "
-            f"{self._current('imprv_detail', 'd', 'prop_val_yr')} "
-            "WHERE d.prop_val_yr = %s AND d.sale_id = 0 AND d.prop_id >= %s AND d.prop_id < %s",
-            [year, *window],
-        )
-        main_types = set(self.mapping.main_area_types)
-        for row in rows:
-            prop_id, imprv_id, detail_id = int(row[0]), int(row[1]), int(row[2])
-            if code(row[3]) not in main_types:
-                continue
-            area = float(row[4] or 0)
-            entry = result.setdefault(prop_id, {})
-            entry["area"] = entry.get("area", 0.0) + area
-            if imprv_id == entry.get("main_id") and (-area, detail_id) < entry.get("detail_rank", (1, 0)):
-                entry["detail_rank"] = (-area, detail_id)
-                entry["detail"] = dict(zip(detail_mapped, row[5:], strict=True))
-        ids = (self.mapping.bedrooms_attribute, self.mapping.full_baths_attribute, self.mapping.half_baths_attribute)
-        rows = self._query(
-            "SELECT a.prop_id, a.imprv_id, a.imprv_attr_id, a.i_attr_unit FROM imprv_attr a "
-            f"{self._current('imprv_attr', 'a', 'prop_val_yr')} "
-            "WHERE a.prop_val_yr = %s AND a.sale_id = 0 AND a.imprv_attr_id IN (%s, %s, %s) "
-            "AND a.prop_id >= %s AND a.prop_id < %s",
-            [year, *ids, *window],
-        )
-        counts: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-        for prop_id, imprv_id, attribute, units in rows:
-            if int(imprv_id) == result.get(int(prop_id), {}).get("main_id"):
-                counts[int(prop_id)][int(attribute)] += float(units or 0)
-        for prop_id, entry in result.items():
-            area = entry.get("area")
-            entry["living_area"] = round(area) if area else None
-            found = counts.get(prop_id)
-            if found:
-                bedrooms = found.get(ids[0])
-                entry["bedrooms"] = round(bedrooms) if bedrooms is not None else None
-                if ids[1] in found or ids[2] in found:
-                    halves = found.get(ids[1], 0) * 2 + found.get(ids[2], 0)
-                    entry["bathrooms"] = Decimal(round(halves)) / 2
-        return result
-
-    def _land(self, year: int, window: list[int]) -> dict[int, dict[str, Decimal]]:
-        mapped = self._mapped("land_detail", "l")
-        if not mapped:
-            return {}
-        rows = self._query(
-            f"SELECT l.prop_id, {', '.join(mapped)} FROM land_detail l "
-            f"{self._current('land_detail', 'l', 'prop_val_yr')} "
-            "WHERE l.prop_val_yr = %s AND l.sale_id = 0 AND l.prop_id >= %s AND l.prop_id < %s",
-            [year, *window],
-        )
-        result: dict[int, dict[str, Decimal]] = defaultdict(dict)
-        for row in rows:
-            entry = result[int(row[0])]
-            for column, value in zip(mapped, row[1:], strict=True):
-                if value is not None:
-                    entry[column] = entry.get(column, Decimal(0)) + Decimal(str(value))
-        return result
-
-    def _coordinates(self, loaded: dict[int, dict[str, Any]]) -> dict[int, tuple[float, float]]:
-        present = [
-            (prop_id, float(r["pv.gis_real_coord_x"]), float(r["pv.gis_real_coord_y"]))
-            for prop_id, r in loaded.items()
-            if r["pv.gis_real_coord_x"] is not None and r["pv.gis_real_coord_y"] is not None
-        ]
+    def _coordinates(self, base: dict[int, tuple]) -> dict[int, tuple[float, float]]:
+        """State-plane coordinates as lon/lat (pyproj, the whole range at once)."""
+        present = [(prop_id, float(row[5]), float(row[6])) for prop_id, row in base.items() if None not in row[5:7]]
         if not present:
             return {}
         if self._transformer is None:
@@ -548,61 +621,107 @@ class PacsReader:
             for (prop_id, _, _), lon, lat in zip(present, longitudes, latitudes, strict=True)
         }
 
-    def _sales(self, window: list[int], loaded: set[int], chunk: Chunk) -> None:
-        rows = self._query(
-            "SELECT c.prop_id, c.chg_of_owner_id, s.sl_price, s.adjusted_sl_price, s.sl_dt, s.sl_ratio_type_cd, "
-            "co.deed_type_cd, co.excise_number, co.deed_dt, "
-            "(SELECT COUNT(*) FROM chg_of_owner_prop_assoc c2 WHERE c2.chg_of_owner_id = c.chg_of_owner_id) "
-            "FROM chg_of_owner_prop_assoc c "
-            "JOIN sale s ON s.chg_of_owner_id = c.chg_of_owner_id "
-            "JOIN chg_of_owner co ON co.chg_of_owner_id = c.chg_of_owner_id "
-            "WHERE c.prop_id >= %s AND c.prop_id < %s",
-            window,
-        )
+    def _sales(self, sales: dict[int, list[tuple]], loaded: set[int], chunk: Chunk) -> None:
         valid_codes, known_codes = set(self.mapping.valid_sale_codes), self.ratio_codes()
-        for prop_id, sale_id, price, adjusted, sold, ratio, deed, excise, deed_date, parcels in rows:
-            prop_id, sale_id = int(prop_id), int(sale_id)
-            if prop_id not in loaded:
-                continue
-            key = f"chg_of_owner_id={sale_id} prop_id={prop_id}"
-            ratio_code = code(ratio)
-            sale_date = day(sold) or day(deed_date)
-            problems = []
-            amount = whole(price)
-            if amount is None:
-                problems.append(Reject("sale", key, "sale_price", "missing (sale.sl_price is NULL)"))
-            elif not 0 <= amount < MAX_MONEY:
-                problems.append(
-                    Reject("sale", key, "sale_price", "must be between 0 and 99,999,999,999,999", str(price))
-                )
-            if sale_date is None:
-                problems.append(Reject("sale", key, "sale_date", "missing (sale.sl_dt and chg_of_owner.deed_dt)"))
-            if ratio_code and ratio_code not in known_codes:
-                problems.append(Reject("sale", key, "validity_code", "not a code of sale_ratio_type", ratio_code))
-            if problems:
-                chunk.rejects.extend(problems)
-                continue
-            try:
-                adjusted_amount = whole(adjusted)
-            except (InvalidOperation, ValueError):
-                adjusted_amount = None
-            chunk.sales.append(
-                SaleRecord(
-                    property_id=prop_id,
-                    sale_id=sale_id,
-                    values={
-                        "sale_date": sale_date,
-                        "sale_price": amount,
-                        "adjusted_price": adjusted_amount,
-                        "deed_type": code(deed)[:20],
-                        "validity_code": ratio_code[:10],
-                        "is_valid": ratio_code in valid_codes,
-                        "excise_number": "" if excise is None else str(excise)[:40],
-                        "is_multi_parcel": int(parcels) > 1,
-                    },
-                )
+        for prop_id in loaded:
+            for row in sales.get(prop_id, ()):
+                self._sale(prop_id, row, valid_codes, known_codes, chunk)
+
+    def _sale(self, prop_id: int, row: tuple, valid_codes: set[str], known_codes: set[str], chunk: Chunk) -> None:
+        sale_id = int(row[1])
+        price, adjusted, sold, ratio, deed, excise, deed_date, parcels = row[3:]
+        key = f"chg_of_owner_id={sale_id} prop_id={prop_id}"
+        ratio_code = code(ratio)
+        sale_date = day(sold) or day(deed_date)
+        problems = []
+        amount = whole(price)
+        if amount is None:
+            problems.append(Reject("sale", key, "sale_price", "missing (sale.sl_price is NULL)"))
+        elif not 0 <= amount < MAX_MONEY:
+            problems.append(Reject("sale", key, "sale_price", "must be between 0 and 99,999,999,999,999", str(price)))
+        if sale_date is None:
+            problems.append(Reject("sale", key, "sale_date", "missing (sale.sl_dt and chg_of_owner.deed_dt)"))
+        if ratio_code and ratio_code not in known_codes:
+            problems.append(Reject("sale", key, "validity_code", "not a code of sale_ratio_type", ratio_code))
+        if problems:
+            chunk.rejects.extend(problems)
+            return
+        try:
+            adjusted_amount = whole(adjusted)
+        except (InvalidOperation, ValueError):
+            adjusted_amount = None
+        chunk.sales.append(
+            SaleRecord(
+                property_id=prop_id,
+                sale_id=sale_id,
+                values={
+                    "sale_date": sale_date,
+                    "sale_price": amount,
+                    "adjusted_price": adjusted_amount,
+                    "deed_type": code(deed)[:20],
+                    "validity_code": ratio_code[:10],
+                    "is_valid": ratio_code in valid_codes,
+                    "excise_number": "" if excise is None else str(excise)[:40],
+                    "is_multi_parcel": int(parcels) > 1,
+                },
             )
+        )
+
+
+@dataclass
+class _Rows:
+    """What the queries of one range returned: the year's properties, and by prop_id each other query's row(s)."""
+
+    base: list[tuple] = field(default_factory=list)
+    digests: dict[int, str] = field(default_factory=dict)  # the base row's digest by prop_id
+    situs: dict[int, tuple] = field(default_factory=dict)
+    owners: dict[int, tuple] = field(default_factory=dict)
+    buildings: dict[int, tuple] = field(default_factory=dict)
+    area: dict[int, tuple] = field(default_factory=dict)
+    land: dict[int, tuple] = field(default_factory=dict)
+    sales: dict[int, list[tuple]] = field(default_factory=dict)
+
+    def hash(self, prop_id: int, fingerprint: str) -> str:
+        """The property's row hash: every query's digest of its rows (the sums as they are), and the fingerprint."""
+        parts = [fingerprint, self.digests[prop_id]]
+        for rows in (self.situs, self.owners, self.buildings):
+            row = rows.get(prop_id)
+            parts.append("" if row is None else row[1])
+        for rows in (self.area, self.land):
+            row = rows.get(prop_id)
+            parts.append("" if row is None else repr(row[1:]))
+        parts.append(repr(sorted((row[1], row[2]) for row in self.sales.get(prop_id, ()))))
+        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _md5(*values: Any) -> str:
+    """SQLite's digest of a row (registered as tf_md5): the values' repr, hashed."""
+    return hashlib.md5(repr(values).encode(), usedforsecurity=False).hexdigest()
+
+
+def _window(alias: str) -> str:
+    """Where a query's condition on the range of prop_ids goes, for the table aliased `alias`."""
+    return f"{{w:{alias}}}"
+
+
+_WINDOW = re.compile(r"\{w:(\w+)\}")
+
+
+def _literal(value: str) -> str:
+    """A code of the mapping as an SQL string literal (codes are checked text; quotes doubled all the same)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _unique(columns: list[str]) -> list[str]:
+    return list(dict.fromkeys(columns))
 
 
 # The alias each table has in the queries above (a mapped column is looked up as "<alias>.<column>").
 _ALIASES = {"property": "p", "property_val": "pv", "imprv": "i", "imprv_detail": "d", "land_detail": "l"}
+SITUS_COLUMNS = ("situs_num", "situs_street_prefx", "situs_street", "situs_street_sufix", "situs_unit", "situs_city",
+                 "situs_zip")  # fmt: skip
+OWNER_COLUMNS = ("file_as_name", "addr_line1", "addr_line2", "addr_line3", "addr_city", "addr_state", "zip")
+SALE_COLUMNS = ("sl_price", "adjusted_sl_price", "sl_dt", "sl_ratio_type_cd", "deed_type_cd", "excise_number",
+                "deed_dt", "parcels")  # fmt: skip
+_SITUS_KEYS = tuple(f"s.{column}" for column in SITUS_COLUMNS)
+_OWNER_KEYS = tuple(f"o.{column}" for column in OWNER_COLUMNS)

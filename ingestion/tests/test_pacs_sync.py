@@ -109,12 +109,12 @@ def test_pacs_going_away_mid_load_fails_clearly_and_a_rerun_completes(fake, coun
     read = PacsReader.chunk
     calls = []
 
-    def cut_on_the_second_part(self, low, high):
+    def cut_on_the_second_part(self, low, high, known=None):
         calls.append(low)
         if len(calls) == 2:  # the database server drops our session, as a failover or a restart would
             pacs_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
                          "AND pid <> pg_backend_pid()")  # fmt: skip
-        return read(self, low, high)
+        return read(self, low, high, known)
 
     monkeypatch.setattr(PacsReader, "chunk", cut_on_the_second_part)
     with pytest.raises(PacsUnavailable) as failed:
