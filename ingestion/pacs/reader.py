@@ -58,7 +58,7 @@ PROPERTY_COLUMNS = tuple(
     if name not in ("value_year", "is_active")
 )
 MAX_MONEY = 10**14  # NUMERIC(14)
-READER_VERSION = 2  # in every row hash: a change to how records are shaped below makes the next load read all again
+READER_VERSION = 3  # in every row hash: a change to how records are shaped below makes the next load read all again
 STALE_BY_ID = 2_000  # up to this many changed properties in a range are read again by id, more by the range
 
 
@@ -307,8 +307,7 @@ class PacsReader:
     def _record(self, prop_id: int, row: tuple, rows: "_Rows") -> dict[str, Any]:
         """The property's columns from every query, by `<alias>.<column>` (the names the field getters use)."""
         record = dict(zip(self._names["base"], row, strict=True))
-        for name in ("situs", "owners", "buildings", "area", "land"):
-            found = getattr(rows, name).get(prop_id)
+        for name, found in zip(_PER_PROPERTY, rows.of(prop_id), strict=True):
             if found is not None:
                 record.update(zip(self._names[name], found, strict=True))
         return record
@@ -327,6 +326,8 @@ class PacsReader:
             elif name == "sales":
                 for row in result:
                     rows.sales.setdefault(row[0], []).append(row)
+            elif name in ("details", "attributes"):  # a row an improvement
+                setattr(rows, name, {(row[0], row[1]): row for row in result})
             else:
                 setattr(rows, name, {row[0]: row for row in result})
         return rows
@@ -373,7 +374,7 @@ class PacsReader:
             f"SELECT p.prop_id, {', '.join(head)}, {self._digest(base_columns)}{listed} FROM property p "
             f"JOIN prop_supp_assoc psa ON psa.prop_id = p.prop_id AND psa.owner_tax_yr = {year} AND {_window('psa')} "
             "JOIN property_val pv ON pv.prop_id = psa.prop_id AND pv.prop_val_yr = psa.owner_tax_yr "
-            f"AND pv.sup_num = psa.sup_num AND pv.sup_num IN ({supplements}) WHERE {_window('p')}"
+            f"AND pv.sup_num = psa.sup_num AND pv.sup_num IN ({supplements}) AND {_window('pv')} WHERE {_window('p')}"
         )
         situs_columns = [f"s.{c}" for c in SITUS_COLUMNS]
         situs = (
@@ -390,29 +391,41 @@ class PacsReader:
             "LEFT JOIN address ad ON ad.acct_id = o.owner_id AND ad.primary_addr = 'Y' "
             f"{current('o', 'owner_tax_yr')}) o WHERE o.tf_rank = 1"
         )  # the owner of record is the largest share, then the lowest owner id, as on the roll
+        # The main improvement, the largest main-area detail of each improvement and each improvement's attributes
+        # are three queries, put together by (prop_id, imprv_id) here: joined in SQL, the planner took the ranked
+        # subqueries for a row each and re-ran one per row of the other (28 s for a range, against 0.3 s).
         mapped_i, mapped_d = self._mapped("imprv", "i"), self._mapped("imprv_detail", "d")
-        building_columns = [*mapped_i, "d.imprv_id", *mapped_d, "b.bedrooms", "b.full_baths", "b.half_baths"]
-        inner_i = _unique(["i.prop_id", "i.imprv_id", *mapped_i])
-        inner_d = _unique(["d.prop_id", "d.imprv_id", *mapped_d])
-        buildings = (
-            f"SELECT {select('buildings', building_columns)} FROM "
-            f"(SELECT {', '.join(inner_i)}, ROW_NUMBER() OVER (PARTITION BY i.prop_id "
-            "ORDER BY COALESCE(i.imprv_val, 0) DESC, i.imprv_id) AS tf_rank "
-            f"FROM imprv i {current('i', 'prop_val_yr')} AND i.sale_id = 0) i "
-            f"LEFT JOIN (SELECT {', '.join(inner_d)}, ROW_NUMBER() OVER (PARTITION BY d.prop_id, d.imprv_id ORDER BY "
-            f"COALESCE(d.imprv_det_area, 0) DESC, d.imprv_det_id) AS tf_rank FROM imprv_detail d "
-            f"{current('d', 'prop_val_yr')} AND d.sale_id = 0 AND LTRIM(RTRIM(d.imprv_det_type_cd)) IN ({main_types})"
-            ") d ON d.prop_id = i.prop_id AND d.imprv_id = i.imprv_id AND d.tf_rank = 1 "
-            "LEFT JOIN (SELECT a.prop_id, a.imprv_id, "
+        self._names["improvements"] = ["prop_id", "digest", "i.imprv_id", *mapped_i]
+        improvements = (
+            f"SELECT i.prop_id, {self._digest(['i.imprv_id', *mapped_i])}, i.imprv_id"
+            f"{''.join(', ' + column for column in mapped_i) if whole else ''} FROM "
+            f"(SELECT {', '.join(_unique(['i.prop_id', 'i.imprv_id', *mapped_i]))}, ROW_NUMBER() OVER (PARTITION BY "
+            "i.prop_id ORDER BY COALESCE(i.imprv_val, 0) DESC, i.imprv_id) AS tf_rank "
+            f"FROM imprv i {current('i', 'prop_val_yr')} AND i.sale_id = 0) i WHERE i.tf_rank = 1"
+        )  # the main improvement: the highest value, then the lowest id
+        self._names["details"] = ["prop_id", "d.imprv_id", "digest", *mapped_d]
+        details = (
+            f"SELECT d.prop_id, d.imprv_id, {self._digest(mapped_d or ['d.imprv_id'])}"
+            f"{''.join(', ' + column for column in mapped_d) if whole else ''} FROM "
+            f"(SELECT {', '.join(_unique(['d.prop_id', 'd.imprv_id', *mapped_d]))}, ROW_NUMBER() OVER (PARTITION BY "
+            "d.prop_id, d.imprv_id ORDER BY COALESCE(d.imprv_det_area, 0) DESC, d.imprv_det_id) AS tf_rank "
+            f"FROM imprv_detail d {current('d', 'prop_val_yr')} AND d.sale_id = 0 "
+            f"AND LTRIM(RTRIM(d.imprv_det_type_cd)) IN ({main_types})) d WHERE d.tf_rank = 1"
+        )  # each improvement's largest main-area detail (quality and condition come from the main one's)
+        counts = ["bedrooms", "full_baths", "half_baths"]
+        self._names["attributes"] = ["prop_id", "b.imprv_id", "digest", *(f"b.{name}" for name in counts)]
+        attributes = (
+            f"SELECT b.prop_id, b.imprv_id, {self._digest([f'b.{name}' for name in counts])}"
+            f"{''.join(', b.' + name for name in counts) if whole else ''}"
+            " FROM (SELECT a.prop_id, a.imprv_id, "
             + ", ".join(
                 f"SUM(CASE WHEN a.imprv_attr_id = {int(number)} THEN COALESCE(a.i_attr_unit, 0) END) AS {name}"
-                for number, name in zip(ids, ("bedrooms", "full_baths", "half_baths"), strict=True)
+                for number, name in zip(ids, counts, strict=True)
             )
             + f" FROM imprv_attr a {current('a', 'prop_val_yr')} AND a.sale_id = 0 "
             f"AND a.imprv_attr_id IN ({', '.join(str(int(number)) for number in ids)}) "
-            "GROUP BY a.prop_id, a.imprv_id) b "
-            "ON b.prop_id = i.prop_id AND b.imprv_id = i.imprv_id WHERE i.tf_rank = 1"
-        )  # the main improvement (highest value, then lowest id), its largest main-area detail, its attributes
+            "GROUP BY a.prop_id, a.imprv_id) b"
+        )  # each improvement's bedrooms and bathrooms (the main one's are the property's)
         self._names["area"] = ["prop_id", "area"]
         area = (
             "SELECT d.prop_id, SUM(COALESCE(d.imprv_det_area, 0)) FROM imprv_detail d "
@@ -435,7 +448,10 @@ class PacsReader:
             "FROM chg_of_owner_prop_assoc c JOIN sale s ON s.chg_of_owner_id = c.chg_of_owner_id "
             f"JOIN chg_of_owner co ON co.chg_of_owner_id = c.chg_of_owner_id WHERE {_window('c')}) x"
         )  # a sale on each parcel it is linked to, with the number of parcels it covers
-        queries = {"base": base, "situs": situs, "owners": owners, "buildings": buildings, "area": area}
+        queries = {
+            "base": base, "situs": situs, "owners": owners, "improvements": improvements, "details": details,
+            "attributes": attributes, "area": area,
+        }  # fmt: skip
         if land is not None:
             queries["land"] = land
         queries["sales"] = sales
@@ -676,20 +692,30 @@ class _Rows:
     digests: dict[int, str] = field(default_factory=dict)  # the base row's digest by prop_id
     situs: dict[int, tuple] = field(default_factory=dict)
     owners: dict[int, tuple] = field(default_factory=dict)
-    buildings: dict[int, tuple] = field(default_factory=dict)
+    improvements: dict[int, tuple] = field(default_factory=dict)  # the main improvement
+    details: dict[tuple[int, int], tuple] = field(default_factory=dict)  # by (prop_id, imprv_id)
+    attributes: dict[tuple[int, int], tuple] = field(default_factory=dict)  # by (prop_id, imprv_id)
     area: dict[int, tuple] = field(default_factory=dict)
     land: dict[int, tuple] = field(default_factory=dict)
     sales: dict[int, list[tuple]] = field(default_factory=dict)
 
+    def of(self, prop_id: int) -> tuple:
+        """The property's row of each query of _PER_PROPERTY (None where it has none); the detail and attributes
+        are the main improvement's."""
+        main = self.improvements.get(prop_id)
+        key = (prop_id, main[2]) if main is not None else None
+        return (
+            self.situs.get(prop_id), self.owners.get(prop_id), main, self.details.get(key), self.attributes.get(key),
+            self.area.get(prop_id), self.land.get(prop_id),
+        )  # fmt: skip
+
     def hash(self, prop_id: int, fingerprint: str) -> str:
         """The property's row hash: every query's digest of its rows (the sums as they are), and the fingerprint."""
+        situs, owners, main, detail, attributes, area, land = self.of(prop_id)
         parts = [fingerprint, self.digests[prop_id]]
-        for rows in (self.situs, self.owners, self.buildings):
-            row = rows.get(prop_id)
-            parts.append("" if row is None else row[1])
-        for rows in (self.area, self.land):
-            row = rows.get(prop_id)
-            parts.append("" if row is None else repr(row[1:]))
+        parts += ["" if row is None else row[1] for row in (situs, owners, main)]
+        parts += ["" if row is None else row[2] for row in (detail, attributes)]
+        parts += ["" if row is None else repr(row[1:]) for row in (area, land)]
         parts.append(repr(sorted((row[1], row[2]) for row in self.sales.get(prop_id, ()))))
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
@@ -723,5 +749,6 @@ SITUS_COLUMNS = ("situs_num", "situs_street_prefx", "situs_street", "situs_stree
 OWNER_COLUMNS = ("file_as_name", "addr_line1", "addr_line2", "addr_line3", "addr_city", "addr_state", "zip")
 SALE_COLUMNS = ("sl_price", "adjusted_sl_price", "sl_dt", "sl_ratio_type_cd", "deed_type_cd", "excise_number",
                 "deed_dt", "parcels")  # fmt: skip
+_PER_PROPERTY = ("situs", "owners", "improvements", "details", "attributes", "area", "land")  # _Rows.of's order
 _SITUS_KEYS = tuple(f"s.{column}" for column in SITUS_COLUMNS)
 _OWNER_KEYS = tuple(f"o.{column}" for column in OWNER_COLUMNS)

@@ -1,17 +1,24 @@
 """Loads after the first: PACS's changes applied and audited, properties gone or inactive deactivated, a new roll
 year loaded, a mapping that does not fit refused before anything is read, and PACS going away mid-load.
 
+Reloads and syncs read digests first: PACS hashes each property's rows, and only the properties whose hash is
+not the one TerraFusion stored are read whole. A change in any table a record comes from (even one without
+tsRowVersion, like account or sale) is found; a change of the mapping reads everything again.
+
 The SQL that changes the fake PACS is built from ids the tests read back from the database.
 """
 # ruff: noqa: S608
+
+import dataclasses
 
 import pytest
 from django.db import connections
 
 from ingestion.pacs.reader import PacsReader
-from ingestion.services import PacsMappingInvalid, PacsUnavailable, pacs_source_open
+from ingestion.services import SOURCE_SYSTEM, PacsMappingInvalid, PacsUnavailable, pacs_load_plan, pacs_source_open
 from ingestion.tests.test_pacs_load import PARCELS, load, mapping
 from properties.models import Property, PropertyChange, PropertyValue, Sale
+from properties.services import source_hashes
 from terrafusion.testing.pacs import pacs_execute, pacs_fill
 
 pytestmark = pytest.mark.django_db(databases=["default", "pacs"])
@@ -142,3 +149,67 @@ def test_loading_an_earlier_year_fills_the_history_and_keeps_current_values(fake
     assert set(PropertyValue.objects.filter(county=county).values_list("roll_year", flat=True)) == {2025, 2026}
     history = PropertyValue.objects.filter(roll_year=2025).values_list("property__property_id", "market_value")
     assert dict(history.filter(county=county)) == dict(history.filter(county=other_county)) != current
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Every read of a range the reader makes, as (whole?, its window): digests only, or every column."""
+    made = []
+    read = PacsReader._read
+
+    def recorded(self, window, *, whole):
+        made.append((whole, window))
+        return read(self, window, whole=whole)
+
+    monkeypatch.setattr(PacsReader, "_read", recorded)
+    return made
+
+
+def test_an_unchanged_pacs_is_read_as_digests_only(fake, county, reads):
+    first = load(county)
+    assert first["inserted"] > PARCELS * 0.8 and all(whole for whole, _ in reads)  # a first load reads whole at once
+    reads.clear()
+    second = load(county)
+    assert (second["inserted"], second["updated"], second["unchanged"]) == (0, 0, first["inserted"])
+    assert reads and not any(whole for whole, _ in reads)
+
+
+def test_changes_in_tables_without_rowversion_are_found_and_only_they_are_read_whole(fake, county, reads):
+    load(county)
+    owned = Property.objects.filter(county=county).exclude(owner_name="").order_by("property_id").first()
+    sale = Sale.objects.filter(county=county, is_multi_parcel=False).exclude(property=owned).first()
+    with connections["pacs"].cursor() as cursor:  # the owner of record: the largest share, then the lowest id
+        cursor.execute(
+            "SELECT o.owner_id FROM owner o JOIN prop_supp_assoc psa ON psa.prop_id = o.prop_id "
+            "AND psa.owner_tax_yr = o.owner_tax_yr AND psa.sup_num = o.sup_num "
+            f"WHERE o.prop_id = {owned.property_id} AND o.owner_tax_yr = 2026 "
+            "ORDER BY COALESCE(o.pct_ownership, 0) DESC, o.owner_id"
+        )
+        account = cursor.fetchone()[0]
+    pacs_execute(
+        f"UPDATE account SET file_as_name = 'RENAMED OWNER LLC' WHERE acct_id = {account}",  # no tsRowVersion
+        f"UPDATE sale SET sl_price = sl_price + 500 WHERE chg_of_owner_id = {sale.sale_id}",  # nor here
+    )
+    reads.clear()
+    result = load(county)
+    owned.refresh_from_db()
+    assert owned.owner_name == "RENAMED OWNER LLC"
+    moved = Sale.objects.get(pk=sale.pk)
+    assert moved.sale_price == sale.sale_price + 500
+    renamed = Property.objects.filter(county=county, owner_name="RENAMED OWNER LLC").count()
+    assert (result["updated"], result["sales_updated"]) == (renamed, 1)  # the account's parcels (it may own several)
+    whole = [window for made_whole, window in reads if made_whole]
+    assert whole and all(" IN (" in window for window in whole)  # only the changed properties, by id
+    assert str(owned.property_id) in " ".join(whole) and str(sale.property.property_id) in " ".join(whole)
+
+
+def test_a_change_of_the_mapping_reads_every_property_again(fake, county):
+    load(county)
+    changed = dataclasses.replace(mapping(), quality_codes={**mapping().quality_codes, "G": "average"})
+    source = pacs_source_open(county=county, roll_year=2026, mapping=changed)
+    stale = unchanged = 0
+    for low, high in pacs_load_plan(source):
+        known = source_hashes(county=county, key_range=(low, high), roll_year=2026, source_system=SOURCE_SYSTEM)
+        chunk = source.reader.chunk(low, high, known)
+        stale, unchanged = stale + len(chunk.properties), unchanged + len(chunk.unchanged)
+    assert unchanged == 0 and stale == Property.objects.filter(county=county).count()
