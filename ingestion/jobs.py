@@ -46,7 +46,7 @@ class IngestionJobRunner(JobRunner):
         )
 
     def combine(self, results: list[dict]) -> dict:
-        return pacs_load_combine(results, roll_year=self.source().roll_year, dry_run=False)
+        return pacs_load_combine(results, county=self.job.county, roll_year=self.source().roll_year, dry_run=False)
 
     def run(self) -> dict:
         source = self.source()
@@ -60,7 +60,7 @@ class IngestionJobRunner(JobRunner):
                 self.progress((index + 1) / len(ranges), f"{index + 1} of {len(ranges)} parts")
             if self.dry_run:
                 transaction.set_rollback(True)
-        return pacs_load_combine(results, roll_year=source.roll_year, dry_run=self.dry_run)
+        return pacs_load_combine(results, county=self.job.county, roll_year=source.roll_year, dry_run=self.dry_run)
 
 
 INGESTION_JOBS = JobKind(

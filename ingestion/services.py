@@ -19,7 +19,8 @@ from ingestion.models import IngestionReject
 from ingestion.pacs.mapping import MAPPING_FILE, PacsMapping, pacs_mapping_load
 from ingestion.pacs.reader import PacsReader
 from properties.choices import ActorKind, ValueSource
-from properties.services import Actor, properties_bulk_load, source_hashes
+from properties.models import Property
+from properties.services import Actor, properties_bulk_load, properties_stored, source_hashes, statistics_refresh
 from terrafusion.databases import PACS_ALIAS
 
 OPEN_LOW, OPEN_HIGH = -(2**63), 2**63 - 1  # the first and last ranges are open: every key belongs to one
@@ -99,19 +100,21 @@ def pacs_load_plan(source: PacsSource) -> list[tuple[int, int]]:
 
 
 def pacs_load_range(*, county, source: PacsSource, key_range: tuple[int, int], job, dry_run: bool = False) -> dict:
-    """Load one range: read it from PACS (whole, or only what changed since the hashes TerraFusion stored), then
-    write it in one transaction (rolled back for a dry run)."""
+    """Load one range in one transaction (rolled back for a dry run): the range's parcels as stored, then PACS's
+    rows (whole, or only the properties whose row hash differs from the stored one), then the writes."""
     low, high = key_range
-    known = source_hashes(county=county, key_range=key_range, roll_year=source.roll_year, source_system=SOURCE_SYSTEM)
-    try:
-        chunk = source.reader.chunk(low, high, known)
-    except (DatabaseError, InterfaceError) as exc:
-        raise PacsUnavailable(
-            f"{_unreachable(exc)[:-1]} while reading prop_ids {_bound(low)} to {_bound(high)}. Nothing of this part "
-            "was written; parts already loaded stay loaded. Run the load again when PACS is back: it completes it."
-        ) from exc
     actor = Actor(kind=ActorKind.JOB, job_id=job.pk, source=f"pacs {source.roll_year}")
     with transaction.atomic():
+        stored = properties_stored(county=county, key_range=key_range)
+        known = source_hashes(stored, roll_year=source.roll_year, source_system=SOURCE_SYSTEM)
+        try:
+            chunk = source.reader.chunk(low, high, known)
+        except (DatabaseError, InterfaceError) as exc:
+            raise PacsUnavailable(
+                f"{_unreachable(exc)[:-1]} while reading prop_ids {_bound(low)} to {_bound(high)}. Nothing of this "
+                "part was written; parts already loaded stay loaded. Run the load again when PACS is back: it "
+                "completes it."
+            ) from exc
         result = properties_bulk_load(
             county=county,
             key_range=key_range,
@@ -123,6 +126,7 @@ def pacs_load_range(*, county, source: PacsSource, key_range: tuple[int, int], j
             source_system=SOURCE_SYSTEM,
             value_source=ValueSource.PACS,
             unchanged=chunk.unchanged,
+            stored=stored,
         )
         IngestionReject.objects.bulk_create(
             IngestionReject(
@@ -149,8 +153,9 @@ def _bound(value: int) -> str:
     return "the first" if value == OPEN_LOW else "the last" if value == OPEN_HIGH else f"{value:,}"
 
 
-def pacs_load_combine(results: list[dict], *, roll_year: int, dry_run: bool) -> dict[str, Any]:
-    """The load's result: the ranges' counts added up, and the first rejects."""
+def pacs_load_combine(results: list[dict], *, county, roll_year: int, dry_run: bool) -> dict[str, Any]:
+    """The load's result: the ranges' counts added up, and the first rejects. A load that wrote leaves the planner's
+    statistics of the county's parcels up to date (statistics_refresh), for the syncs that follow."""
     totals: dict[str, Any] = {}
     rejects: list[dict] = []
     for result in results:
@@ -163,4 +168,6 @@ def pacs_load_combine(results: list[dict], *, roll_year: int, dry_run: bool) -> 
                     merged[name] = merged.get(name, 0) + count
             else:
                 totals[key] = totals.get(key, 0) + value
+    if not dry_run and (totals.get("inserted") or totals.get("updated")):
+        statistics_refresh(county=county, parcels=Property.objects.filter(county=county).count())
     return {"roll_year": roll_year, "dry_run": dry_run, "parts": len(results), **totals, "first_rejects": rejects}

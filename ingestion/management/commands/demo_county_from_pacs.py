@@ -86,7 +86,7 @@ class Command(BaseCommand):
         property_geometries_set(
             county=county, geometries=polygons, actor=Actor(kind=ActorKind.JOB, job_id=job.pk, source="county GIS")
         )
-        result = pacs_load_combine(results, roll_year=working, dry_run=False)
+        result = pacs_load_combine(results, county=county, roll_year=working, dry_run=False)
         job_finish(job, ok=True, result=result, progress=1.0)
         mapping_dir = demo_config_dir() / slug
         mapping_dir.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,7 @@ class Command(BaseCommand):
             job_finish(job, ok=False, error_message=message)
             raise CommandError(message) from None
         self.stdout.write("")
-        result = pacs_load_combine(results, roll_year=source.roll_year, dry_run=dry_run)
+        result = pacs_load_combine(results, county=target, roll_year=source.roll_year, dry_run=dry_run)
         job_finish(job, ok=True, result=result, progress=1.0)
         seconds = time.monotonic() - started
         self.stdout.write(
