@@ -58,7 +58,7 @@ PROPERTY_COLUMNS = tuple(
     if name not in ("value_year", "is_active")
 )
 MAX_MONEY = 10**14  # NUMERIC(14)
-READER_VERSION = 3  # in every row hash: a change to how records are shaped below makes the next load read all again
+READER_VERSION = 4  # in every row hash: a change to how records are shaped below makes the next load read all again
 STALE_BY_ID = 2_000  # up to this many changed properties in a range are read again by id, more by the range
 
 
@@ -328,6 +328,8 @@ class PacsReader:
                     rows.sales.setdefault(row[0], []).append(row)
             elif name in ("details", "attributes"):  # a row an improvement
                 setattr(rows, name, {(row[0], row[1]): row for row in result})
+                if name == "details":  # each row carries its property's living area
+                    rows.area = {row[0]: (row[0], row[3]) for row in result}
             else:
                 setattr(rows, name, {row[0]: row for row in result})
         return rows
@@ -403,15 +405,18 @@ class PacsReader:
             "i.prop_id ORDER BY COALESCE(i.imprv_val, 0) DESC, i.imprv_id) AS tf_rank "
             f"FROM imprv i {current('i', 'prop_val_yr')} AND i.sale_id = 0) i WHERE i.tf_rank = 1"
         )  # the main improvement: the highest value, then the lowest id
-        self._names["details"] = ["prop_id", "d.imprv_id", "digest", *mapped_d]
+        self._names["details"] = ["prop_id", "d.imprv_id", "digest", "area", *mapped_d]
+        self._names["area"] = ["prop_id", "area"]
         details = (
-            f"SELECT d.prop_id, d.imprv_id, {self._digest(mapped_d or ['d.imprv_id'])}"
+            f"SELECT d.prop_id, d.imprv_id, {self._digest(mapped_d or ['d.imprv_id'])}, d.area"
             f"{''.join(', ' + column for column in mapped_d) if whole else ''} FROM "
             f"(SELECT {', '.join(_unique(['d.prop_id', 'd.imprv_id', *mapped_d]))}, ROW_NUMBER() OVER (PARTITION BY "
-            "d.prop_id, d.imprv_id ORDER BY COALESCE(d.imprv_det_area, 0) DESC, d.imprv_det_id) AS tf_rank "
+            "d.prop_id, d.imprv_id ORDER BY COALESCE(d.imprv_det_area, 0) DESC, d.imprv_det_id) AS tf_rank, "
+            "SUM(COALESCE(d.imprv_det_area, 0)) OVER (PARTITION BY d.prop_id) AS area "
             f"FROM imprv_detail d {current('d', 'prop_val_yr')} AND d.sale_id = 0 "
             f"AND LTRIM(RTRIM(d.imprv_det_type_cd)) IN ({main_types})) d WHERE d.tf_rank = 1"
-        )  # each improvement's largest main-area detail (quality and condition come from the main one's)
+        )  # each improvement's largest main-area detail (quality and condition come from the main one's), with
+        # the property's living area: the main-area details of every live improvement
         counts = ["bedrooms", "full_baths", "half_baths"]
         self._names["attributes"] = ["prop_id", "b.imprv_id", "digest", *(f"b.{name}" for name in counts)]
         attributes = (
@@ -426,12 +431,6 @@ class PacsReader:
             f"AND a.imprv_attr_id IN ({', '.join(str(int(number)) for number in ids)}) "
             "GROUP BY a.prop_id, a.imprv_id) b"
         )  # each improvement's bedrooms and bathrooms (the main one's are the property's)
-        self._names["area"] = ["prop_id", "area"]
-        area = (
-            "SELECT d.prop_id, SUM(COALESCE(d.imprv_det_area, 0)) FROM imprv_detail d "
-            f"{current('d', 'prop_val_yr')} AND d.sale_id = 0 AND LTRIM(RTRIM(d.imprv_det_type_cd)) IN ({main_types}) "
-            "GROUP BY d.prop_id"
-        )  # living area: the main-area details of every live improvement
         land_sums = self._sums(("land_detail",), lambda ref: f"SUM({ref.sql('l')})")
         land_columns = [c for c in self._mapped("land_detail", "l") if c in python_columns]
         self._names["land"] = ["prop_id", *land_columns, *land_sums]
@@ -450,7 +449,7 @@ class PacsReader:
         )  # a sale on each parcel it is linked to, with the number of parcels it covers
         queries = {
             "base": base, "situs": situs, "owners": owners, "improvements": improvements, "details": details,
-            "attributes": attributes, "area": area,
+            "attributes": attributes,
         }  # fmt: skip
         if land is not None:
             queries["land"] = land
