@@ -58,7 +58,7 @@ PROPERTY_COLUMNS = tuple(
     if name not in ("value_year", "is_active")
 )
 MAX_MONEY = 10**14  # NUMERIC(14)
-READER_VERSION = 4  # in every row hash: a change to how records are shaped below makes the next load read all again
+READER_VERSION = 5  # in every row hash: a change to how records are shaped below makes the next load read all again
 STALE_BY_ID = 2_000  # up to this many changed properties in a range are read again by id, more by the range
 
 
@@ -711,12 +711,19 @@ class _Rows:
     def hash(self, prop_id: int, fingerprint: str) -> str:
         """The property's row hash: every query's digest of its rows (the sums as they are), and the fingerprint."""
         situs, owners, main, detail, attributes, area, land = self.of(prop_id)
-        parts = [fingerprint, self.digests[prop_id]]
-        parts += ["" if row is None else row[1] for row in (situs, owners, main)]
-        parts += ["" if row is None else row[2] for row in (detail, attributes)]
-        parts += ["" if row is None else repr(row[1:]) for row in (area, land)]
-        parts.append(repr(sorted((row[1], row[2]) for row in self.sales.get(prop_id, ()))))
-        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+        sales = self.sales.get(prop_id)
+        text = "\x1f".join((
+            fingerprint, self.digests[prop_id],
+            situs[1] if situs else "", owners[1] if owners else "", main[1] if main else "",
+            detail[2] if detail else "", attributes[2] if attributes else "",
+            str(area[1]) if area else "", "|".join(map(str, land[1:])) if land else "",
+            ",".join(f"{row[1]}:{row[2]}" for row in sorted(sales, key=_sale_id)) if sales else "",
+        ))  # fmt: skip
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _sale_id(row: tuple) -> int:
+    return row[1]
 
 
 def _md5(*values: Any) -> str:
