@@ -20,7 +20,14 @@ from ingestion.pacs.mapping import MAPPING_FILE, PacsMapping, pacs_mapping_load
 from ingestion.pacs.reader import PacsReader
 from properties.choices import ActorKind, ValueSource
 from properties.models import Property
-from properties.services import Actor, properties_bulk_load, properties_stored, source_hashes, statistics_refresh
+from properties.services import (
+    Actor,
+    properties_bulk_load,
+    properties_range_lock,
+    properties_stored,
+    source_hashes,
+    statistics_refresh,
+)
 from terrafusion.databases import PACS_ALIAS
 
 OPEN_LOW, OPEN_HIGH = -(2**63), 2**63 - 1  # the first and last ranges are open: every key belongs to one
@@ -105,6 +112,7 @@ def pacs_load_range(*, county, source: PacsSource, key_range: tuple[int, int], j
     low, high = key_range
     actor = Actor(kind=ActorKind.JOB, job_id=job.pk, source=f"pacs {source.roll_year}")
     with transaction.atomic():
+        properties_range_lock(county=county, key_range=key_range)  # another load of the range waits
         stored = properties_stored(county=county, key_range=key_range)
         known = source_hashes(stored, roll_year=source.roll_year, source_system=SOURCE_SYSTEM)
         try:

@@ -11,6 +11,7 @@ as "values[2025/manual].market_value", sales as "sales[<legacy sale id>].sale_pr
 import datetime
 import hashlib
 import json
+import zlib
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -646,6 +647,20 @@ def properties_stored(*, county, key_range: tuple[int, int]) -> dict[int, Stored
     return {key: StoredParcel(*rest) for key, *rest in rows}
 
 
+def properties_range_lock(*, county, key_range: tuple[int, int]) -> None:
+    """Hold the county's range of legacy keys until the transaction ends (PostgreSQL; SQLite writes one at a time).
+
+    Two loads of one county (a sync beside a bulk load, say) would otherwise both find a parcel missing and both
+    insert it; the second now waits, then finds it stored. A lock on (county, range) as a transaction-level
+    advisory lock: the range's low bound folded into 32 bits (a collision only makes two ranges wait in turn).
+    """
+    if connection.vendor != "postgresql":
+        return
+    bound = zlib.crc32(str(key_range[0]).encode()) - 2**31
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [county.pk, bound])
+
+
 def source_hashes(stored: dict[int, StoredParcel], *, roll_year: int, source_system: str) -> dict[int, str]:
     """The row hashes of the stored parcels a load of `roll_year` from `source_system` may leave as they are when
     the source's rows hash the same: active, from that source, with that year's values."""
@@ -846,7 +861,7 @@ def statistics_refresh(*, county, parcels: int) -> bool:
         plan = cursor.fetchone()[0]
     if (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"] * 2 >= parcels:
         return False
-    transaction.on_commit(_parcel_tables_analyze)
+    transaction.on_commit(_parcel_tables_analyze, robust=True)  # statistics are a help: never fail a load
     return True
 
 

@@ -50,7 +50,7 @@ class ColumnRef:
 
     table: str
     column: str
-    line: int = field(default=0, compare=False)  # 1-based line in the mapping file (0 when not from a file)
+    line: int = field(default=0, compare=False, repr=False)  # 1-based line in the file (0 when not from a file)
 
     def sql(self, alias: str | None = None) -> str:
         """The column as SQL, e.g. `pv.market` (PACS names are plain identifiers: no quoting needed)."""

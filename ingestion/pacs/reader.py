@@ -1,10 +1,10 @@
 """Read one roll year of a county's PACS, a range of `prop_id`s at a time, into TerraFusion's records.
 
 Each range is read with a fixed handful of set-based queries, whatever its size: never a query per property. The
-database shapes the rows: each query but the sales returns one row a property (the current supplement's property
-and values; its primary situs; its owner of record; its main improvement with that improvement's largest
-main-area detail and its bedroom and bathroom attributes; its living area; its land totals), so what crosses to
-Python is about what is loaded. The SQL is plain ANSI (joins, CASE, ROW_NUMBER, GROUP BY, a correlated COUNT),
+database shapes the rows: a row a property (the current supplement's property and values; its primary situs; its
+owner of record; its main improvement; its land totals), a row an improvement (its largest main-area detail, with
+the property's living area; its bedroom and bathroom attributes) and a row a sale, so what crosses to Python is
+about what is loaded. The SQL is plain ANSI (joins, CASE, ROW_NUMBER, GROUP BY, a correlated COUNT),
 so the same text runs on SQL Server, PostgreSQL and SQLite through the alias's Django cursor; only the digest
 function differs (md5, HASHBYTES, a registered function on SQLite).
 
@@ -58,6 +58,7 @@ PROPERTY_COLUMNS = tuple(
     if name not in ("value_year", "is_active")
 )
 MAX_MONEY = 10**14  # NUMERIC(14)
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # prop_id is an INT
 READER_VERSION = 5  # in every row hash: a change to how records are shaped below makes the next load read all again
 STALE_BY_ID = 2_000  # up to this many changed properties in a range are read again by id, more by the range
 
@@ -157,7 +158,7 @@ class PacsReader:
         self._hood_names: dict[str, str] | None = None
         self._getters: dict[str, Any] = {}
         self._supplements: list[int] | None = None
-        self._sql: dict[bool, dict[str, str]] = {}  # whole? -> query name -> SQL
+        self._sql: dict[bool, dict[str, str]] = {}  # full? -> query name -> SQL
         self._names: dict[str, list[str]] = {}  # query name -> the record keys of its columns
         self._sqlite = None  # the SQLite connection tf_md5 is registered on
 
@@ -166,7 +167,8 @@ class PacsReader:
     def _mapped(self, table: str, alias: str) -> list[str]:
         return [ref.sql(alias) for ref in self.mapping.columns(table)]
 
-    def _query(self, sql: str, params: list) -> list[tuple]:
+    def _query(self, sql: str, params: list | None) -> list[tuple]:
+        """Rows of a query; `params` None for SQL with its values written in (a `%` in it is then plain text)."""
         if self.connection.vendor == "sqlite":
             self.connection.ensure_connection()
             if self.connection.connection is not self._sqlite:
@@ -256,8 +258,11 @@ class PacsReader:
         are read whole. A first load (nothing known) reads the range whole at once.
         """
         chunk = Chunk()
-        window = f"{{a}}.prop_id >= {int(low)} AND {{a}}.prop_id < {int(high)}"
-        rows = self._read(window, whole=not known)
+        # prop_id is an INT: bounds past it are clamped (an open range's 64-bit bound would be a DECIMAL literal
+        # on SQL Server, which can keep it from seeking the key).
+        low, high = max(int(low), INT_MIN), min(int(high), INT_MAX + 1)
+        window = f"{{a}}.prop_id >= {low} AND {{a}}.prop_id < {high}"
+        rows = self._read(window, full=not known)
         loaded = self._triage(rows.base, chunk)
         if known:
             stale = []
@@ -270,8 +275,8 @@ class PacsReader:
                 return chunk
             if len(stale) <= STALE_BY_ID:
                 window = f"{{a}}.prop_id IN ({', '.join(str(prop_id) for prop_id in stale)})"
-            rows = self._read(window, whole=True)
-            loaded = set(stale)
+            rows = self._read(window, full=True)
+            loaded = set(stale) & self._triage(rows.base, Chunk())  # as they are now, if they changed since
         base = {row[0]: row for row in rows.base if row[0] in loaded}
         coordinates = self._coordinates(base)
         for prop_id, row in base.items():
@@ -299,10 +304,11 @@ class PacsReader:
 
     @cached_property
     def _fingerprint(self) -> str:
-        """What shapes a record besides PACS's rows (the reader's version, the mapping): part of every row hash,
-        so a change of either makes the next load read every property again."""
-        mapping = dataclasses.replace(self.mapping, path=None, sync_schedule=None)
-        return f"{READER_VERSION} {mapping!r} {self.roll_year}"
+        """What shapes a record besides PACS's rows (the reader's version, the mapping, the sale ratio codes PACS
+        knows, which decide which sales are rejected): part of every row hash, so a change of any makes the next
+        load read every property again."""
+        mapping = dataclasses.replace(self.mapping, path=None, sync_schedule=None)  # its repr leaves out lines
+        return f"{READER_VERSION} {mapping!r} {self.roll_year} {sorted(self.ratio_codes())}"
 
     def _record(self, prop_id: int, row: tuple, rows: "_Rows") -> dict[str, Any]:
         """The property's columns from every query, by `<alias>.<column>` (the names the field getters use)."""
@@ -314,12 +320,12 @@ class PacsReader:
 
     # --- the queries: one row a property, shaped by the database ----------------------------------------------
 
-    def _read(self, window: str, *, whole: bool) -> "_Rows":
-        """Run the range's queries. `whole`: every column; else the prop_ids and digests only (and the few
+    def _read(self, window: str, *, full: bool) -> "_Rows":
+        """Run the range's queries. `full`: every column; else the prop_ids and digests only (and the few
         columns that say whether a property loads, for the counts)."""
         rows = _Rows()
-        for name, sql in self._queries(whole).items():
-            result = self._query(_WINDOW.sub(lambda match: window.format(a=match.group(1)), sql), [])
+        for name, sql in self._queries(full).items():
+            result = self._query(_WINDOW.sub(lambda match: window.format(a=match.group(1)), sql), None)
             if name == "base":
                 rows.base = result
                 rows.digests = {row[0]: row[4] for row in result}
@@ -334,14 +340,14 @@ class PacsReader:
                 setattr(rows, name, {row[0]: row for row in result})
         return rows
 
-    def _queries(self, whole: bool) -> dict[str, str]:
+    def _queries(self, full: bool) -> dict[str, str]:
         """The SQL of each query (`{window}` to be filled with the range's condition on alias `{a}`), made once."""
-        cached = self._sql.get(whole)
+        cached = self._sql.get(full)
         if cached is None:
-            cached = self._sql[whole] = self._queries_make(whole)
+            cached = self._sql[full] = self._queries_make(full)
         return cached
 
-    def _queries_make(self, whole: bool) -> dict[str, str]:
+    def _queries_make(self, full: bool) -> dict[str, str]:
         year, supplements = int(self.roll_year), ", ".join(str(number) for number in self.supplements())
         main_types = ", ".join(_literal(value) for value in self.mapping.main_area_types) or "NULL"
         ids = (self.mapping.bedrooms_attribute, self.mapping.full_baths_attribute, self.mapping.half_baths_attribute)
@@ -357,21 +363,21 @@ class PacsReader:
             )
 
         def select(key: str, columns: list[str]) -> str:
-            """The select list: the prop_id, the digest of `columns`, and (reading whole) the columns."""
+            """The select list: the prop_id, the digest of `columns`, and (reading in full) the columns."""
             self._names[key] = ["prop_id", "digest", *columns]
-            listed = f", {', '.join(columns)}" if whole and columns else ""
+            listed = f", {', '.join(columns)}" if full and columns else ""
             return f"{columns[0].split('.')[0]}.prop_id, {self._digest(columns)}{listed}"
 
         mapped_p, mapped_pv = self._mapped("property", "p"), self._mapped("property_val", "pv")
         head = ["p.prop_type_cd", "pv.prop_inactive_dt", "pv.udi_parent_prop_id"]
         base_columns = [*head, "pv.gis_real_coord_x", "pv.gis_real_coord_y", *mapped_p, *mapped_pv]
-        # Reading whole, the sums of property and property_val columns come added up (and money as BIGINT).
+        # Reading in full, the sums of property and property_val columns come added up (and money as BIGINT).
         sums = self._sums(("property", "property_val"), lambda ref: ref.sql(_ALIASES[ref.table]))
         python_columns = self._python_columns()
         needed = [column for column in [*mapped_p, *mapped_pv] if column in python_columns]
-        whole_columns = ["pv.gis_real_coord_x", "pv.gis_real_coord_y", *needed]
-        self._names["base"] = ["p.prop_id", *head, "digest", *whole_columns, *sums]
-        listed = f", {', '.join([*whole_columns, *sums.values()])}" if whole else ""
+        full_columns = ["pv.gis_real_coord_x", "pv.gis_real_coord_y", *needed]
+        self._names["base"] = ["p.prop_id", *head, "digest", *full_columns, *sums]
+        listed = f", {', '.join([*full_columns, *sums.values()])}" if full else ""
         base = (
             f"SELECT p.prop_id, {', '.join(head)}, {self._digest(base_columns)}{listed} FROM property p "
             f"JOIN prop_supp_assoc psa ON psa.prop_id = p.prop_id AND psa.owner_tax_yr = {year} AND {_window('psa')} "
@@ -400,7 +406,7 @@ class PacsReader:
         self._names["improvements"] = ["prop_id", "digest", "i.imprv_id", *mapped_i]
         improvements = (
             f"SELECT i.prop_id, {self._digest(['i.imprv_id', *mapped_i])}, i.imprv_id"
-            f"{''.join(', ' + column for column in mapped_i) if whole else ''} FROM "
+            f"{''.join(', ' + column for column in mapped_i) if full else ''} FROM "
             f"(SELECT {', '.join(_unique(['i.prop_id', 'i.imprv_id', *mapped_i]))}, ROW_NUMBER() OVER (PARTITION BY "
             "i.prop_id ORDER BY COALESCE(i.imprv_val, 0) DESC, i.imprv_id) AS tf_rank "
             f"FROM imprv i {current('i', 'prop_val_yr')} AND i.sale_id = 0) i WHERE i.tf_rank = 1"
@@ -409,7 +415,7 @@ class PacsReader:
         self._names["area"] = ["prop_id", "area"]
         details = (
             f"SELECT d.prop_id, d.imprv_id, {self._digest(mapped_d or ['d.imprv_id'])}, d.area"
-            f"{''.join(', ' + column for column in mapped_d) if whole else ''} FROM "
+            f"{''.join(', ' + column for column in mapped_d) if full else ''} FROM "
             f"(SELECT {', '.join(_unique(['d.prop_id', 'd.imprv_id', *mapped_d]))}, ROW_NUMBER() OVER (PARTITION BY "
             "d.prop_id, d.imprv_id ORDER BY COALESCE(d.imprv_det_area, 0) DESC, d.imprv_det_id) AS tf_rank, "
             "SUM(COALESCE(d.imprv_det_area, 0)) OVER (PARTITION BY d.prop_id) AS area "
@@ -421,7 +427,7 @@ class PacsReader:
         self._names["attributes"] = ["prop_id", "b.imprv_id", "digest", *(f"b.{name}" for name in counts)]
         attributes = (
             f"SELECT b.prop_id, b.imprv_id, {self._digest([f'b.{name}' for name in counts])}"
-            f"{''.join(', b.' + name for name in counts) if whole else ''}"
+            f"{''.join(', b.' + name for name in counts) if full else ''}"
             " FROM (SELECT a.prop_id, a.imprv_id, "
             + ", ".join(
                 f"SUM(CASE WHEN a.imprv_attr_id = {int(number)} THEN COALESCE(a.i_attr_unit, 0) END) AS {name}"
@@ -441,7 +447,7 @@ class PacsReader:
         sale_columns = [f"x.{c}" for c in SALE_COLUMNS]
         sales = (
             f"SELECT x.prop_id, x.chg_of_owner_id, {self._digest(sale_columns)}"
-            f"{', ' + ', '.join(sale_columns) if whole else ''} FROM (SELECT c.prop_id, c.chg_of_owner_id, s.sl_price, "
+            f"{', ' + ', '.join(sale_columns) if full else ''} FROM (SELECT c.prop_id, c.chg_of_owner_id, s.sl_price, "
             "s.adjusted_sl_price, s.sl_dt, s.sl_ratio_type_cd, co.deed_type_cd, co.excise_number, co.deed_dt, "
             "(SELECT COUNT(*) FROM chg_of_owner_prop_assoc c2 WHERE c2.chg_of_owner_id = c.chg_of_owner_id) AS parcels "
             "FROM chg_of_owner_prop_assoc c JOIN sale s ON s.chg_of_owner_id = c.chg_of_owner_id "
@@ -462,8 +468,8 @@ class PacsReader:
         if vendor == "postgresql":
             return f"md5(ROW({', '.join(columns)})::text)"
         if vendor == "microsoft":  # CONCAT makes NULL '' (a NULL and an empty text read alike here anyway)
-            joined = ", '|', ".join(columns)
-            return f"CONVERT(CHAR(32), HASHBYTES('MD5', CONCAT({joined})), 2)"
+            joined = ", '|', ".join(columns)  # CONCAT takes two arguments at least: the trailing '' makes sure
+            return f"CONVERT(CHAR(32), HASHBYTES('MD5', CONCAT({joined}, '')), 2)"
         return f"tf_md5({', '.join(columns)})"  # SQLite: the function _query registers
 
     # --- from rows to records --------------------------------------------------------------------------------
@@ -496,9 +502,8 @@ class PacsReader:
     def _python_columns(self) -> set[str]:
         """The mapped columns (as `<alias>.<column>`) of the fields combined here rather than by the database."""
         summed = {
-            name for name in self.mapping.fields
-            if f"={name}" in {*self._sums(("property", "property_val"), str), *self._sums(("land_detail",), str)}
-        }  # fmt: skip
+            key[1:] for tables in (("property", "property_val"), ("land_detail",)) for key in self._sums(tables, str)
+        }
         return {
             ref.sql(_ALIASES[ref.table])
             for name, refs in self.mapping.fields.items()

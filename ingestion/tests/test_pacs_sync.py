@@ -10,7 +10,10 @@ The SQL that changes the fake PACS is built from ids the tests read back from th
 # ruff: noqa: S608
 
 import dataclasses
+import threading
+import zlib
 
+import psycopg
 import pytest
 from django.db import connections
 
@@ -153,13 +156,13 @@ def test_loading_an_earlier_year_fills_the_history_and_keeps_current_values(fake
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Every read of a range the reader makes, as (whole?, its window): digests only, or every column."""
+    """Every read of a range the reader makes, as (in full?, its window): digests only, or every column."""
     made = []
     read = PacsReader._read
 
-    def recorded(self, window, *, whole):
-        made.append((whole, window))
-        return read(self, window, whole=whole)
+    def recorded(self, window, *, full):
+        made.append((full, window))
+        return read(self, window, full=full)
 
     monkeypatch.setattr(PacsReader, "_read", recorded)
     return made
@@ -214,3 +217,37 @@ def test_a_change_of_the_mapping_reads_every_property_again(fake, county):
         chunk = source.reader.chunk(low, high, known)
         stale, unchanged = stale + len(chunk.properties), unchanged + len(chunk.unchanged)
     assert unchanged == 0 and stale == Property.objects.filter(county=county).count()
+
+
+@pytest.mark.django_db(databases=["default", "pacs"], transaction=True)  # two sessions: the lock must be real
+def test_a_load_waits_for_another_load_of_the_same_range(fake, county):
+    """Two loads of one county (a sync beside a bulk load) do not both insert a parcel: a range is locked."""
+    source = pacs_source_open(county=county, roll_year=2026, mapping=mapping())
+    low = pacs_load_plan(source)[0][0]
+    other = psycopg.connect(**default_connection(), autocommit=True)  # another load, holding the range
+    other.execute("SELECT pg_advisory_lock(%s, %s)", [county.pk, zlib.crc32(str(low).encode()) - 2**31])
+    done = threading.Event()
+
+    def second() -> None:
+        try:
+            load(county)
+        finally:
+            connections.close_all()
+            done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    assert not done.wait(1.5)  # it waits for the range
+    assert not Property.objects.filter(county=county).exists()
+    other.close()  # the other load ends
+    assert done.wait(60)
+    thread.join()
+    assert Property.objects.filter(county=county).count() > PARCELS * 0.8
+
+
+def default_connection() -> dict:
+    """psycopg's arguments for the test database (another session than Django's)."""
+    given = connections["default"].settings_dict
+    arguments = {"dbname": given["NAME"], "user": given["USER"], "password": given["PASSWORD"], "host": given["HOST"],
+                 "port": given["PORT"]}  # fmt: skip
+    return {name: value for name, value in arguments.items() if value}
