@@ -38,11 +38,12 @@ class IngestionJobRunner(JobRunner):
         return [{"low": low, "high": high, "roll_year": self.source().roll_year} for low, high in ranges]
 
     def run_chunk(self, chunk: dict) -> dict:
-        source = self.source()
-        if source.roll_year != chunk["roll_year"]:  # PACS moved to a new year between the plan and this part
-            source = self._source = pacs_source_open(county=self.job.county, roll_year=chunk["roll_year"])
+        # Every part loads the year the plan fixed, even if PACS moved to a new year since (the next sync loads
+        # that): opened with it, a part does not look for PACS's newest year again (a scan of prop_supp_assoc).
+        if self._source is None or self._source.roll_year != chunk["roll_year"]:
+            self._source = pacs_source_open(county=self.job.county, roll_year=chunk["roll_year"])
         return pacs_load_range(
-            county=self.job.county, source=source, key_range=(chunk["low"], chunk["high"]), job=self.job
+            county=self.job.county, source=self._source, key_range=(chunk["low"], chunk["high"]), job=self.job
         )
 
     def combine(self, results: list[dict]) -> dict:

@@ -17,11 +17,22 @@ import psycopg
 import pytest
 from django.db import connections
 
+from ingestion.jobs import IngestionJobRunner
+from ingestion.models import IngestionJob
 from ingestion.pacs.reader import PacsReader
-from ingestion.services import SOURCE_SYSTEM, PacsMappingInvalid, PacsUnavailable, pacs_load_plan, pacs_source_open
+from ingestion.services import (
+    OPEN_HIGH,
+    OPEN_LOW,
+    SOURCE_SYSTEM,
+    PacsMappingInvalid,
+    PacsUnavailable,
+    pacs_load_plan,
+    pacs_source_open,
+)
 from ingestion.tests.test_pacs_load import PARCELS, load, mapping
 from properties.models import Property, PropertyChange, PropertyValue, Sale
 from properties.services import properties_stored, source_hashes
+from terrafusion.jobs.models import JobStatus
 from terrafusion.testing.pacs import pacs_execute, pacs_fill
 
 pytestmark = pytest.mark.django_db(databases=["default", "pacs"])
@@ -251,3 +262,14 @@ def default_connection() -> dict:
     arguments = {"dbname": given["NAME"], "user": given["USER"], "password": given["PASSWORD"], "host": given["HOST"],
                  "port": given["PORT"]}  # fmt: skip
     return {name: value for name, value in arguments.items() if value}
+
+
+def test_a_part_loads_the_year_its_plan_fixed_even_when_pacs_moved_on(fake, county):
+    """A sync plans PACS's newest year; a part run after PACS added a year still loads the planned one."""
+    job = IngestionJob.objects.create(county=county, status=JobStatus.RUNNING, parameters={"operation": "pacs_sync"})
+    runner = IngestionJobRunner(job)
+    assert runner.source().roll_year == 2026  # the newest year: what a sync plans
+    part = IngestionJobRunner(job)  # a part runs in a fresh process
+    result = part.run_chunk({"low": OPEN_LOW, "high": OPEN_HIGH, "roll_year": 2025})
+    assert result["inserted"] > PARCELS * 0.8
+    assert set(Property.objects.filter(county=county).values_list("value_year", flat=True)) == {2025}
