@@ -14,6 +14,7 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Collection
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -549,28 +550,39 @@ def rows_copy(table: str, columns: list[str], rows: list[tuple]) -> None:
                 for row in rows:
                     copy.write_row(row)
         else:
-            rows = [tuple(_db_value(value) for value in row) for row in rows]
+            rows = [tuple(_db_value(value) if isinstance(value, _ADAPTED) else value for value in row) for row in rows]
             marks = ", ".join(["%s"] * len(columns))
             sql = f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})"  # noqa: S608 - our names
             cursor.executemany(sql, rows)
 
 
-def rows_update(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """Update rows by id in bulk: (id, *values) staged (COPY on PostgreSQL), then one UPDATE ... FROM. Django's
-    bulk_update builds a CASE per column and row, which cost more in Python than the load's reads (measured)."""
-    if not rows:
-        return
+@contextmanager
+def _staged(table: str, columns: list[str], rows: list[tuple]):
+    """A temporary table of `table`'s `columns` holding `rows` (COPY on PostgreSQL), named while the block runs."""
     quote, stage = connection.ops.quote_name, f"tf_stage_{table}"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {stage}")
         cursor.execute(
-            f"CREATE TEMP TABLE {stage} AS SELECT id, {', '.join(map(quote, columns))} FROM {quote(table)} WHERE 1 = 0"  # noqa: S608
+            f"CREATE TEMP TABLE {stage} AS SELECT {', '.join(map(quote, columns))} FROM {quote(table)} WHERE 1 = 0"  # noqa: S608
         )
-    rows_copy(stage, ["id", *columns], rows)
+    rows_copy(stage, columns, rows)
+    yield stage
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {stage}")
+
+
+def rows_update(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Update rows by id in bulk: (id, *values) staged, then one UPDATE ... FROM. Django's bulk_update builds a
+    CASE per column and row, which cost more in Python than the load's reads (measured)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    with _staged(table, ["id", *columns], rows) as stage, connection.cursor() as cursor:
         assignments = ", ".join(f"{quote(column)} = {stage}.{quote(column)}" for column in columns)
         cursor.execute(f"UPDATE {quote(table)} SET {assignments} FROM {stage} WHERE {quote(table)}.id = {stage}.id")  # noqa: S608
-        cursor.execute(f"DROP TABLE {stage}")
+
+
+_ADAPTED = (UUID, datetime.datetime)  # what _db_value changes: only these values go through it
 
 
 def _db_value(value: Any) -> Any:
@@ -791,30 +803,20 @@ def _properties_upsert(*, county, records: list[dict], source_system: str, actor
     table = connection.ops.quote_name(Property._meta.db_table)
     fields = [_field_key(field) for field in BULK_PROPERTY_FIELDS]
     staged = ["property_id", "source_row_hash", *fields]
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS tf_stage_property")
-        cursor.execute(
-            f"CREATE TEMP TABLE tf_stage_property AS SELECT {', '.join(staged)} FROM {table} WHERE 1 = 0"  # noqa: S608
-        )
-    rows_copy(
-        "tf_stage_property",
-        staged,
-        [(r["property_id"], r["row_hash"], *(r[field] for field in BULK_PROPERTY_FIELDS)) for r in records],
-    )
+    rows = [(r["property_id"], r["row_hash"], *(r[field] for field in BULK_PROPERTY_FIELDS)) for r in records]
     now = timezone.now()
     written = [*staged, *_PROVENANCE]
     updated = [*fields, "source_row_hash", "source_system"]
     stored = "(" + ", ".join(f"{table}.{column}" for column in updated) + ")"
     new = "(" + ", ".join(f"excluded.{column}" for column in updated) + ")"
     assignments = ", ".join(f"{column} = excluded.{column}" for column in [*updated, "updated_at"])
-    with connection.cursor() as cursor:
+    with _staged(Property._meta.db_table, staged, rows) as stage, connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(written)}) "  # noqa: S608 - our own column names
-            f"SELECT {', '.join(staged)}, %s, %s, %s, %s, %s FROM tf_stage_property WHERE true "
+            f"SELECT {', '.join(staged)}, %s, %s, %s, %s, %s FROM {stage} WHERE true "
             f"ON CONFLICT (county_id, property_id) DO UPDATE SET {assignments} WHERE {_distinct(stored, new)}",
             [_db_value(value) for value in (county.pk, source_system, actor.job_id, now, now)],
         )
-        cursor.execute("DROP TABLE tf_stage_property")
 
 
 def _properties_insert(*, county, records: list[dict], source_system: str, actor: Actor) -> dict[int, int]:
@@ -976,9 +978,8 @@ def property_geometries_set(*, county, geometries: dict[int, bytes], actor: Acto
     """Give parcels their polygons from a county GIS layer (WKB by legacy key), with the derived columns (bbox,
     representative point), set-based and audited; returns how many changed. PACS has no polygons: they come
     from the county's GIS."""
-    table = connection.ops.quote_name(Property._meta.db_table)
     derived = ["bbox_xmin", "bbox_ymin", "bbox_xmax", "bbox_ymax", "latitude", "longitude"]
-    changed = 0
+    changed, now = 0, timezone.now()
     for batch in _batches(sorted(geometries), 20_000):
         rows = Property.objects.filter(county=county, property_id__in=batch).values_list(
             "pk", "property_id", "geometry"
@@ -989,25 +990,11 @@ def property_geometries_set(*, county, geometries: dict[int, bytes], actor: Acto
             if _comparable(old) == _comparable(new):
                 continue
             columns = geometry_columns(new)
-            staged.append((pk, new, *(columns.get(name) for name in derived)))
+            staged.append((pk, new, *(columns.get(name) for name in derived), now))
             audits.append(
                 (pk, key, {"geometry": {"old": _audit_value("geometry", old), "new": _audit_value("geometry", new)}})
             )
-        if not staged:
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS tf_stage_geometry")
-            columns = ", ".join(["id", "geometry", *derived])
-            cursor.execute(f"CREATE TEMP TABLE tf_stage_geometry AS SELECT {columns} FROM {table} WHERE 1 = 0")  # noqa: S608
-        rows_copy("tf_stage_geometry", ["id", "geometry", *derived], staged)
-        assignments = ", ".join(f"{column} = tf_stage_geometry.{column}" for column in ["geometry", *derived])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET {assignments}, updated_at = %s FROM tf_stage_geometry "  # noqa: S608
-                f"WHERE {table}.id = tf_stage_geometry.id",
-                [_db_value(timezone.now())],
-            )
-            cursor.execute("DROP TABLE tf_stage_geometry")
+        rows_update(Property._meta.db_table, ["geometry", *derived, "updated_at"], staged)
         _bulk_audits(county=county, entries=audits, actor=actor)
         changed += len(staged)
     return changed
