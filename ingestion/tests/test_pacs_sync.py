@@ -19,6 +19,7 @@ from django.db import connections
 
 from ingestion.jobs import IngestionJobRunner
 from ingestion.models import IngestionJob
+from ingestion.pacs.fake import fake_pacs_create
 from ingestion.pacs.reader import PacsReader
 from ingestion.services import (
     OPEN_HIGH,
@@ -27,11 +28,13 @@ from ingestion.services import (
     PacsMappingInvalid,
     PacsUnavailable,
     pacs_load_plan,
+    pacs_load_range,
     pacs_source_open,
 )
 from ingestion.tests.test_pacs_load import PARCELS, load, mapping
 from properties.models import Property, PropertyChange, PropertyValue, Sale
 from properties.services import properties_stored, source_hashes
+from terrafusion.databases import pacs_connection_open
 from terrafusion.jobs.models import JobStatus
 from terrafusion.testing.pacs import pacs_execute, pacs_fill
 
@@ -273,3 +276,30 @@ def test_a_part_loads_the_year_its_plan_fixed_even_when_pacs_moved_on(fake, coun
     result = part.run_chunk({"low": OPEN_LOW, "high": OPEN_HIGH, "roll_year": 2025})
     assert result["inserted"] > PARCELS * 0.8
     assert set(Property.objects.filter(county=county).values_list("value_year", flat=True)) == {2025}
+
+
+def test_a_sqlite_pacs_loads_the_same_records_and_reloads_as_digests(tmp_path, fake, county, other_county, reads):
+    """The demo's path: a SQLite PACS (window functions, the registered digest) gives the records a PostgreSQL PACS
+    of the same county gives, and its digests are stable from one read to the next."""
+    url = f"sqlite:///{tmp_path}/pacs.sqlite3"
+    fake_pacs_create(url, properties=PARCELS, years=[2025, 2026], seed=7)  # the `fake` fixture's county
+    pacs = pacs_connection_open(url)
+    job = IngestionJob.objects.create(county=other_county, status=JobStatus.RUNNING, parameters={})
+
+    def load_sqlite() -> list[dict]:
+        source = pacs_source_open(county=other_county, roll_year=2026, mapping=mapping(), connection=pacs)
+        return [
+            pacs_load_range(county=other_county, source=source, key_range=r, job=job) for r in pacs_load_plan(source)
+        ]
+
+    first = load_sqlite()
+    load(county)  # the same county from PostgreSQL
+    compared = ["property_id", "parcel_number", "owner_name", "situs_address", "living_area", "bedrooms", "bathrooms",
+                "quality", "market_value", "acreage", "last_sale_price", "source_row_hash"]  # fmt: skip
+    from_sqlite = list(Property.objects.filter(county=other_county).order_by("property_id").values(*compared[:-1]))
+    assert from_sqlite == list(Property.objects.filter(county=county).order_by("property_id").values(*compared[:-1]))
+    assert sum(part["inserted"] for part in first) == len(from_sqlite) > PARCELS * 0.8
+    reads.clear()
+    again = load_sqlite()
+    assert sum(part["unchanged"] for part in again) == len(from_sqlite) and not any(full for full, _ in reads)
+    pacs.close()
