@@ -59,7 +59,7 @@ PROPERTY_COLUMNS = tuple(
 )
 MAX_MONEY = 10**14  # NUMERIC(14)
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # prop_id is an INT
-READER_VERSION = 5  # in every row hash: a change to how records are shaped below makes the next load read all again
+READER_VERSION = 6  # in every row hash: a change to how records are shaped below makes the next load read all again
 STALE_BY_ID = 2_000  # up to this many changed properties in a range are read again by id, more by the range
 
 
@@ -324,11 +324,15 @@ class PacsReader:
         """Run the range's queries. `full`: every column; else the prop_ids and digests only (and the few
         columns that say whether a property loads, for the counts)."""
         rows = _Rows()
+        current: dict[int, int] = {}  # prop_id -> the year's current sup_num
         for name, sql in self._queries(full).items():
             result = self._query(_WINDOW.sub(lambda match: window.format(a=match.group(1)), sql), None)
+            if name in _SUPPLEMENTED:  # rows of every supplement of the year, the sup_num last: the current ones
+                result = [row[:-1] for row in result if current.get(row[0]) == row[-1]]
             if name == "base":
                 rows.base = result
                 rows.digests = {row[0]: row[4] for row in result}
+                current = {row[0]: row[-1] for row in result}
             elif name == "sales":
                 for row in result:
                     rows.sales.setdefault(row[0], []).append(row)
@@ -359,8 +363,13 @@ class PacsReader:
             return (
                 f"JOIN prop_supp_assoc psa ON psa.prop_id = {alias}.prop_id "
                 f"AND psa.owner_tax_yr = {alias}.{year_column} AND psa.sup_num = {alias}.sup_num AND {_window('psa')} "
-                f"WHERE {alias}.{year_column} = {year} AND {alias}.sup_num IN ({supplements}) AND {_window(alias)}"
+                f"{supplemented(alias, year_column)}"
             )
+
+        def supplemented(alias: str, year_column: str) -> str:
+            """The rows of the year's supplements, each query's last column their sup_num: `_read` keeps those of
+            the current one (a join on prop_supp_assoc in each cost more than the few rows of older supplements)."""
+            return f"WHERE {alias}.{year_column} = {year} AND {alias}.sup_num IN ({supplements}) AND {_window(alias)}"
 
         def select(key: str, columns: list[str]) -> str:
             """The select list: the prop_id, the digest of `columns`, and (reading in full) the columns."""
@@ -376,10 +385,10 @@ class PacsReader:
         python_columns = self._python_columns()
         needed = [column for column in [*mapped_p, *mapped_pv] if column in python_columns]
         full_columns = ["pv.gis_real_coord_x", "pv.gis_real_coord_y", *needed]
-        self._names["base"] = ["p.prop_id", *head, "digest", *full_columns, *sums]
+        self._names["base"] = ["p.prop_id", *head, "digest", *full_columns, *sums, "psa.sup_num"]
         listed = f", {', '.join([*full_columns, *sums.values()])}" if full else ""
         base = (
-            f"SELECT p.prop_id, {', '.join(head)}, {self._digest(base_columns)}{listed} FROM property p "
+            f"SELECT p.prop_id, {', '.join(head)}, {self._digest(base_columns)}{listed}, psa.sup_num FROM property p "
             f"JOIN prop_supp_assoc psa ON psa.prop_id = p.prop_id AND psa.owner_tax_yr = {year} AND {_window('psa')} "
             "JOIN property_val pv ON pv.prop_id = psa.prop_id AND pv.prop_val_yr = psa.owner_tax_yr "
             f"AND pv.sup_num = psa.sup_num AND pv.sup_num IN ({supplements}) AND {_window('pv')} WHERE {_window('p')}"
@@ -406,20 +415,20 @@ class PacsReader:
         self._names["improvements"] = ["prop_id", "digest", "i.imprv_id", *mapped_i]
         improvements = (
             f"SELECT i.prop_id, {self._digest(['i.imprv_id', *mapped_i])}, i.imprv_id"
-            f"{''.join(', ' + column for column in mapped_i) if full else ''} FROM "
-            f"(SELECT {', '.join(_unique(['i.prop_id', 'i.imprv_id', *mapped_i]))}, ROW_NUMBER() OVER (PARTITION BY "
-            "i.prop_id ORDER BY COALESCE(i.imprv_val, 0) DESC, i.imprv_id) AS tf_rank "
-            f"FROM imprv i {current('i', 'prop_val_yr')} AND i.sale_id = 0) i WHERE i.tf_rank = 1"
+            f"{''.join(', ' + column for column in mapped_i) if full else ''}, i.sup_num FROM "
+            f"(SELECT {', '.join(_unique(['i.prop_id', 'i.sup_num', 'i.imprv_id', *mapped_i]))}, ROW_NUMBER() OVER "
+            "(PARTITION BY i.prop_id, i.sup_num ORDER BY COALESCE(i.imprv_val, 0) DESC, i.imprv_id) AS tf_rank "
+            f"FROM imprv i {supplemented('i', 'prop_val_yr')} AND i.sale_id = 0) i WHERE i.tf_rank = 1"
         )  # the main improvement: the highest value, then the lowest id
         self._names["details"] = ["prop_id", "d.imprv_id", "digest", "area", *mapped_d]
         self._names["area"] = ["prop_id", "area"]
         details = (
             f"SELECT d.prop_id, d.imprv_id, {self._digest(mapped_d or ['d.imprv_id'])}, d.area"
-            f"{''.join(', ' + column for column in mapped_d) if full else ''} FROM "
-            f"(SELECT {', '.join(_unique(['d.prop_id', 'd.imprv_id', *mapped_d]))}, ROW_NUMBER() OVER (PARTITION BY "
-            "d.prop_id, d.imprv_id ORDER BY COALESCE(d.imprv_det_area, 0) DESC, d.imprv_det_id) AS tf_rank, "
-            "SUM(COALESCE(d.imprv_det_area, 0)) OVER (PARTITION BY d.prop_id) AS area "
-            f"FROM imprv_detail d {current('d', 'prop_val_yr')} AND d.sale_id = 0 "
+            f"{''.join(', ' + column for column in mapped_d) if full else ''}, d.sup_num FROM "
+            f"(SELECT {', '.join(_unique(['d.prop_id', 'd.sup_num', 'd.imprv_id', *mapped_d]))}, ROW_NUMBER() OVER "
+            "(PARTITION BY d.prop_id, d.sup_num, d.imprv_id ORDER BY COALESCE(d.imprv_det_area, 0) DESC, "
+            "d.imprv_det_id) AS tf_rank, SUM(COALESCE(d.imprv_det_area, 0)) OVER (PARTITION BY d.prop_id, d.sup_num) "
+            f"AS area FROM imprv_detail d {supplemented('d', 'prop_val_yr')} AND d.sale_id = 0 "
             f"AND LTRIM(RTRIM(d.imprv_det_type_cd)) IN ({main_types})) d WHERE d.tf_rank = 1"
         )  # each improvement's largest main-area detail (quality and condition come from the main one's), with
         # the property's living area: the main-area details of every live improvement
@@ -427,22 +436,22 @@ class PacsReader:
         self._names["attributes"] = ["prop_id", "b.imprv_id", "digest", *(f"b.{name}" for name in counts)]
         attributes = (
             f"SELECT b.prop_id, b.imprv_id, {self._digest([f'b.{name}' for name in counts])}"
-            f"{''.join(', b.' + name for name in counts) if full else ''}"
-            " FROM (SELECT a.prop_id, a.imprv_id, "
+            f"{''.join(', b.' + name for name in counts) if full else ''}, b.sup_num"
+            " FROM (SELECT a.prop_id, a.sup_num, a.imprv_id, "
             + ", ".join(
                 f"SUM(CASE WHEN a.imprv_attr_id = {int(number)} THEN COALESCE(a.i_attr_unit, 0) END) AS {name}"
                 for number, name in zip(ids, counts, strict=True)
             )
-            + f" FROM imprv_attr a {current('a', 'prop_val_yr')} AND a.sale_id = 0 "
+            + f" FROM imprv_attr a {supplemented('a', 'prop_val_yr')} AND a.sale_id = 0 "
             f"AND a.imprv_attr_id IN ({', '.join(str(int(number)) for number in ids)}) "
-            "GROUP BY a.prop_id, a.imprv_id) b"
+            "GROUP BY a.prop_id, a.sup_num, a.imprv_id) b"
         )  # each improvement's bedrooms and bathrooms (the main one's are the property's)
         land_sums = self._sums(("land_detail",), lambda ref: f"SUM({ref.sql('l')})")
         land_columns = [c for c in self._mapped("land_detail", "l") if c in python_columns]
         self._names["land"] = ["prop_id", *land_columns, *land_sums]
         land = (
-            f"SELECT l.prop_id, {', '.join([*(f'SUM({c})' for c in land_columns), *land_sums.values()])} "
-            f"FROM land_detail l {current('l', 'prop_val_yr')} AND l.sale_id = 0 GROUP BY l.prop_id"
+            f"SELECT l.prop_id, {', '.join([*(f'SUM({c})' for c in land_columns), *land_sums.values()])}, l.sup_num "
+            f"FROM land_detail l {supplemented('l', 'prop_val_yr')} AND l.sale_id = 0 GROUP BY l.prop_id, l.sup_num"
         ) if land_columns or land_sums else None  # fmt: skip
         sale_columns = [f"x.{c}" for c in SALE_COLUMNS]
         sales = (
@@ -760,6 +769,7 @@ SITUS_COLUMNS = ("situs_num", "situs_street_prefx", "situs_street", "situs_stree
 OWNER_COLUMNS = ("file_as_name", "addr_line1", "addr_line2", "addr_line3", "addr_city", "addr_state", "zip")
 SALE_COLUMNS = ("sl_price", "adjusted_sl_price", "sl_dt", "sl_ratio_type_cd", "deed_type_cd", "excise_number",
                 "deed_dt", "parcels")  # fmt: skip
+_SUPPLEMENTED = ("improvements", "details", "attributes", "land")  # queries read for every supplement of the year
 _PER_PROPERTY = ("situs", "owners", "improvements", "details", "attributes", "area", "land")  # _Rows.of's order
 _SITUS_KEYS = tuple(f"s.{column}" for column in SITUS_COLUMNS)
 _OWNER_KEYS = tuple(f"o.{column}" for column in OWNER_COLUMNS)
