@@ -318,7 +318,7 @@ class PacsReader:
                 record.update(zip(self._names[name], found, strict=True))
         return record
 
-    # --- the queries: one row a property, shaped by the database ----------------------------------------------
+    # --- the queries: rows shaped by the database ---------------------------------------------------------------
 
     def _read(self, window: str, *, full: bool) -> "_Rows":
         """Run the range's queries. `full`: every column; else the prop_ids and digests only (and the few
@@ -359,7 +359,8 @@ class PacsReader:
         def current(alias: str, year_column: str) -> str:
             """Only rows of the year's current supplement: the join on prop_supp_assoc (its range repeated, so the
             planner walks both tables' keys), with the redundant `sup_num IN (...)` that lets it walk PACS's keys
-            (year, sup_num, sale_id, prop_id, ...) as a few ranges."""
+            (year, sup_num, sale_id, prop_id, ...) as a few ranges. The owners' query keeps it: without it, the
+            planner expected more owners and read account and address whole (0.5 s a range against 0.2 s)."""
             return (
                 f"JOIN prop_supp_assoc psa ON psa.prop_id = {alias}.prop_id "
                 f"AND psa.owner_tax_yr = {alias}.{year_column} AND psa.sup_num = {alias}.sup_num AND {_window('psa')} "
