@@ -125,7 +125,7 @@ def pacs_load_range(*, county, source: PacsSource, key_range: tuple[int, int], j
             ) from exc
         result = properties_bulk_load(
             county=county,
-            key_range=key_range,
+            stored=stored,
             records=[{"property_id": r.property_id, "row_hash": r.row_hash, **r.values} for r in chunk.properties],
             sales=[{"property_id": s.property_id, "sale_id": s.sale_id, **s.values} for s in chunk.sales],
             neighborhoods=chunk.neighborhoods,
@@ -134,7 +134,6 @@ def pacs_load_range(*, county, source: PacsSource, key_range: tuple[int, int], j
             source_system=SOURCE_SYSTEM,
             value_source=ValueSource.PACS,
             unchanged=chunk.unchanged,
-            stored=stored,
         )
         IngestionReject.objects.bulk_create(
             IngestionReject(

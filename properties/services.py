@@ -688,7 +688,7 @@ def source_hashes(stored: dict[int, StoredParcel], *, roll_year: int, source_sys
 def properties_bulk_load(
     *,
     county,
-    key_range: tuple[int, int],
+    stored: dict[int, StoredParcel],
     records: list[dict[str, Any]],
     sales: list[dict[str, Any]],
     neighborhoods: dict[str, str],
@@ -697,23 +697,21 @@ def properties_bulk_load(
     source_system: str,
     value_source: ValueSource,
     unchanged: Collection[int] = (),
-    stored: dict[int, StoredParcel] | None = None,
 ) -> BulkLoadResult:
-    """Make the county's parcels with legacy keys in `key_range` (low, high exclusive) what the records say.
+    """Make the county's parcels of a range of legacy keys what the records say.
 
-    `records`: one dict per active parcel: `property_id`, `row_hash` and BULK_PROPERTY_FIELDS but value_year and
-    is_active, with the neighborhood as `neighborhood_code` (`neighborhoods` names the codes). Their values become
-    the `roll_year` row of the value history from `value_source` (a certified row is left as it is, and counted).
-    `sales`: the records' sales (`property_id`, and SALE_EDITABLE_FIELDS with `sale_id`), which replace the
-    legacy sales of the records' parcels. `unchanged`: the legacy keys of parcels the source still has, as they
-    are stored (their row hash matched): left untouched. Parcels of `source_system` in the range that are neither
-    among the records nor unchanged are deactivated. `stored`: properties_stored's, when the caller read it in
-    this transaction already.
+    `stored`: the range's parcels, properties_stored's, read by the caller in this transaction (they gave the
+    source the row hashes to skip by). `records`: one dict per active parcel: `property_id`, `row_hash` and
+    BULK_PROPERTY_FIELDS but value_year and is_active, with the neighborhood as `neighborhood_code`
+    (`neighborhoods` names the codes). Their values become the `roll_year` row of the value history from
+    `value_source` (a certified row is left as it is, and counted). `sales`: the records' sales (`property_id`,
+    and SALE_EDITABLE_FIELDS with `sale_id`), which replace the legacy sales of the records' parcels.
+    `unchanged`: the legacy keys of parcels the source still has, as they are stored (their row hash matched):
+    left untouched. Stored parcels of `source_system` that are neither among the records nor unchanged are
+    deactivated.
     """
     result = BulkLoadResult()
     hood_ids = neighborhoods_ensure(county=county, names=neighborhoods)
-    if stored is None:
-        stored = properties_stored(county=county, key_range=key_range)
     new_rows, changed = [], []
     for given in records:
         record = {key: value for key, value in given.items() if key != "neighborhood_code"}
