@@ -330,7 +330,7 @@ class JobAdmin(CountyScopedAdmin):
         (None, {"fields": ("id", "county", "status", "requested_by", "progress_percent", "progress_message")}),
         ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "duration")}),
         ("Parameters", {"fields": ("parameters_display",)}),
-        ("Result", {"fields": ("result_display", "result_file_link", "error_message")}),
+        ("Result", {"fields": ("result_display", "files_display", "error_message")}),
         ("Log", {"fields": ("log_display",)}),
         ("Queue", {"fields": ("rq_job_id", "worker_name")}),
     )
@@ -339,7 +339,7 @@ class JobAdmin(CountyScopedAdmin):
         "duration",
         "parameters_display",
         "result_display",
-        "result_file_link",
+        "files_display",
         "log_display",
     )
 
@@ -358,6 +358,11 @@ class JobAdmin(CountyScopedAdmin):
                 "<uuid:object_id>/download/",
                 self.admin_site.admin_view(self.download_view),
                 name=f"{prefix}_download",
+            ),
+            path(
+                "<uuid:object_id>/files/<str:name>/",
+                self.admin_site.admin_view(self.file_view),
+                name=f"{prefix}_file",
             ),
             *super().get_urls(),
         ]
@@ -401,7 +406,7 @@ class JobAdmin(CountyScopedAdmin):
             "job_cancellable": job is not None and job.status == JobStatus.PENDING and self.may_run(request, job),
             "job_download_url": (
                 reverse(f"admin:{self._url_prefix()}_download", args=[job.pk])
-                if job is not None and job.status == JobStatus.COMPLETED and job.result_file
+                if job is not None and job.status == JobStatus.COMPLETED and job.files
                 else None
             ),
         }
@@ -423,9 +428,17 @@ class JobAdmin(CountyScopedAdmin):
 
     def download_view(self, request, object_id):
         job = self.get_object(request, object_id)  # restricted to the user's counties: others' are not found
-        if job is None or job.status != JobStatus.COMPLETED or not job.result_file:
+        if job is None or job.status != JobStatus.COMPLETED or job.main_file is None:
             raise Http404("No result file for this job.")
-        return result_file_response(job)
+        return result_file_response(job.main_file)
+
+    def file_view(self, request, object_id, name):
+        """One named result file; `?inline=1` shows it in the page (the charts on the job's page)."""
+        job = self.get_object(request, object_id)
+        entry = job.file(name) if job is not None and job.status == JobStatus.COMPLETED else None
+        if entry is None:
+            raise Http404("No such result file for this job.")
+        return result_file_response(entry, inline=request.GET.get("inline") == "1")
 
     def _url_prefix(self) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}"
@@ -447,14 +460,22 @@ class JobAdmin(CountyScopedAdmin):
     def result_display(self, obj) -> str:
         return json_block(obj.result)
 
-    @admin.display(description="result file")
-    def result_file_link(self, obj) -> str:
-        if not obj.result_file:
+    @admin.display(description="result files")
+    def files_display(self, obj) -> str:
+        """Each result file as a link; images (charts) shown as well."""
+        if not obj.files:
             return "-"
-        name = obj.result_file.name.rsplit("/", 1)[-1]
         if obj.status != JobStatus.COMPLETED:
-            return name
-        return format_html('<a href="{}">{}</a>', reverse(f"admin:{self._url_prefix()}_download", args=[obj.pk]), name)
+            return ", ".join(entry["name"] for entry in obj.files)
+        items = []
+        for entry in obj.files:
+            url = reverse(f"admin:{self._url_prefix()}_file", args=[obj.pk, entry["name"]])
+            link = format_html('<a href="{}">{}</a> ({}, {} bytes)', url, entry["title"], entry["name"], entry["size"])
+            if entry["content_type"].startswith("image/"):
+                image = '{}<br><img src="{}?inline=1" alt="{}" style="max-width:100%;height:auto">'
+                link = format_html(image, link, url, entry["title"])
+            items.append(format_html("<li>{}</li>", link))
+        return format_html('<ul class="job-files">{}</ul>', format_html_join("", "{}", ((item,) for item in items)))
 
     @admin.display(description="log")
     def log_display(self, obj) -> str:

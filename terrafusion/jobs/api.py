@@ -2,12 +2,20 @@
 
 `job_urlpatterns(kind)` builds the kind's viewset (its serializers typed with the kind's parameters,
 so the OpenAPI schema documents each kind's parameters) and its routes; no app writes a job view.
+A kind may type its result summary too (`JobKind.result`), for the schema of `results/`.
 """
 
 import django_filters
+from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
@@ -25,6 +33,18 @@ from terrafusion.jobs.registry import JobKind
 from terrafusion.jobs.runner import JobLimitReached, job_cancel, job_start
 
 
+class JobFileSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The file's name: its URL's last segment and its download name.")
+    title = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, entry) -> str:
+        job = self.context["job"]
+        return reverse(f"api:{job.kind}-job-file", args=[job.pk, entry["name"]], request=self.context.get("request"))
+
+
 class JobSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     kind = serializers.CharField(read_only=True)
@@ -40,12 +60,20 @@ class JobSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     has_file = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     results_url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
 
     def get_has_file(self, job) -> bool:
-        return bool(job.result_file)
+        return bool(job.files)
+
+    @extend_schema_field(JobFileSerializer(many=True))
+    def get_files(self, job) -> list[dict]:
+        """The job's result files (once it has completed), each downloadable from its own URL."""
+        if job.status != JobStatus.COMPLETED:
+            return []
+        return JobFileSerializer(job.files, many=True, context={**self.context, "job": job}).data
 
     def _link(self, job, name: str) -> str:
         return reverse(f"api:{job.kind}-job-{name}", args=[job.pk], request=self.context.get("request"))
@@ -57,7 +85,7 @@ class JobSerializer(serializers.Serializer):
         return self._link(job, "results")
 
     def get_download_url(self, job) -> str | None:
-        return self._link(job, "download") if job.result_file else None
+        return self._link(job, "download") if job.files else None
 
 
 class JobLogEntrySerializer(serializers.Serializer):
@@ -74,8 +102,9 @@ class JobDetailSerializer(JobSerializer):
 class JobResultSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=JobStatus.choices)
-    result = serializers.JSONField(allow_null=True)
+    result = serializers.JSONField(allow_null=True)  # typed per kind by job_viewset() when the kind declares it
     download_url = serializers.CharField(allow_null=True)
+    files = JobFileSerializer(many=True)
 
 
 class JobCreateSerializer(serializers.Serializer):
@@ -158,31 +187,57 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         data = self.output_serializer(job, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
-    @extend_schema(responses={200: JobResultSerializer, 409: OpenApiResponse(ErrorSerializer)})
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
-        """The result summary of a completed job; 409 while it is pending, running, failed or cancelled."""
+        """The result summary of a completed job and its files; 409 while it is pending, running, failed or
+        cancelled."""
         job = self.get_object()
         if job.status != JobStatus.COMPLETED:
             detail = f"The job is {job.status}; results exist once it has completed."
             if job.status == JobStatus.FAILED:
                 detail += f" It failed: {job.error_message}"
             raise Conflict(detail)
-        serializer = self.output_serializer(job, context=self.get_serializer_context())
+        data = self.output_serializer(job, context=self.get_serializer_context()).data
         return Response(
-            {"id": job.pk, "status": job.status, "result": job.result, "download_url": serializer.data["download_url"]}
+            {
+                "id": job.pk,
+                "status": job.status,
+                "result": job.result,
+                "download_url": data["download_url"],
+                "files": data["files"],
+            }
         )
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 409: OpenApiResponse(ErrorSerializer)})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        """The job's result file (as an attachment)."""
-        job = self.get_object()
-        if job.status != JobStatus.COMPLETED:
-            raise Conflict(f"The job is {job.status}; its file exists once it has completed.")
-        if not job.result_file:
+        """The job's main result file (the first it made), as an attachment."""
+        job = self._completed(self.get_object())
+        if job.main_file is None:
             raise NotFound("This job made no file.")
-        return result_file_response(job)
+        return result_file_response(job.main_file)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, description="The file's name.")],
+        responses={
+            (200, "application/octet-stream"): bytes,
+            404: OpenApiResponse(ErrorSerializer),
+            409: OpenApiResponse(ErrorSerializer),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def file(self, request, pk=None, name=None):
+        """One of the job's result files, by name (as listed in the job's `files`), as an attachment."""
+        job = self._completed(self.get_object())
+        entry = job.file(name)
+        if entry is None:
+            raise NotFound(f"This job made no file called {name!r}.")
+        return result_file_response(entry)
+
+    def _completed(self, job):
+        if job.status != JobStatus.COMPLETED:
+            raise Conflict(f"The job is {job.status}; its files exist once it has completed.")
+        return job
 
     @extend_schema(request=None, responses={200: OpenApiResponse(), 409: OpenApiResponse(ErrorSerializer)})
     @action(detail=True, methods=["post"])
@@ -194,10 +249,13 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         return Response(self.output_serializer(job, context=self.get_serializer_context()).data)
 
 
-def result_file_response(job) -> FileResponse:
-    """A completed job's result file as a download (the API's and the admin's)."""
+def result_file_response(entry: dict, *, inline: bool = False) -> FileResponse:
+    """A job's result file (an entry of `job.files`) as a download, or inline (the admin shows charts)."""
     return FileResponse(
-        job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1]
+        default_storage.open(entry["path"], "rb"),
+        as_attachment=not inline,
+        filename=entry["name"],
+        content_type=entry["content_type"],
     )
 
 
@@ -221,9 +279,13 @@ def job_viewset(kind: JobKind) -> type[JobViewSet]:
             "create_serializer": create,
         },
     )
+    result = JobResultSerializer
+    if kind.result is not None:
+        result = type(f"{name}JobResultSerializer", (JobResultSerializer,), {"result": kind.result(allow_null=True)})
     return extend_schema_view(
         create=extend_schema(request=create, responses={202: output, 403: OpenApiResponse(ErrorSerializer)}),
         cancel=extend_schema(request=None, responses={200: output, 409: OpenApiResponse(ErrorSerializer)}),
+        results=extend_schema(responses={200: result, 409: OpenApiResponse(ErrorSerializer)}),
     )(viewset)
 
 
@@ -235,12 +297,14 @@ def job_urlpatterns(kind: JobKind) -> list:
     detail = viewset.as_view({"get": "retrieve"})
     results = viewset.as_view({"get": "results"})
     download = viewset.as_view({"get": "download"})
+    file = viewset.as_view({"get": "file"})
     cancel = viewset.as_view({"post": "cancel"})
     return [
         path(f"{slug}/jobs/", collection, name=f"{slug}-job-list"),
         path(f"{slug}/jobs/<uuid:pk>/", detail, name=f"{slug}-job-detail"),
         path(f"{slug}/jobs/<uuid:pk>/results/", results, name=f"{slug}-job-results"),
         path(f"{slug}/jobs/<uuid:pk>/download/", download, name=f"{slug}-job-download"),
+        path(f"{slug}/jobs/<uuid:pk>/files/<str:name>/", file, name=f"{slug}-job-file"),
         path(f"{slug}/jobs/<uuid:pk>/cancel/", cancel, name=f"{slug}-job-cancel"),
         # Aliases kept for clients of the seed gateway.
         path(f"{slug}/run", viewset.as_view({"post": "create"}), name=f"{slug}-run"),

@@ -29,6 +29,10 @@ def job_file_path(job: "BaseJob", filename: str) -> str:
     return f"jobs/{job.kind}/{job.county.slug}/{job.pk}/{filename}"
 
 
+# A result file's name: what the API's URL and a download's filename carry (no path, no spaces).
+FILE_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+
+
 def job_indexes(prefix: str) -> list[models.Index]:
     """The indexes every job table carries (Django cannot name them generically on an abstract model)."""
     return [
@@ -55,7 +59,11 @@ class BaseJob(models.Model):
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     parameters = models.JSONField(default=dict, blank=True)
     result = models.JSONField(null=True, blank=True, help_text="The result summary, once completed.")
-    result_file = models.FileField(upload_to=job_file_path, max_length=300, blank=True)
+    files = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Named result files, the main one first: [{name, title, content_type, size, path}].",
+    )
     error_message = models.TextField(blank=True)
     progress = models.FloatField(default=0.0, help_text="0 to 1.")
     progress_message = models.CharField(max_length=200, blank=True)
@@ -81,6 +89,15 @@ class BaseJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    def file(self, name: str) -> dict | None:
+        """The result file called `name` ({name, title, content_type, size, path}), or None."""
+        return next((entry for entry in self.files if entry["name"] == name), None)
+
+    @property
+    def main_file(self) -> dict | None:
+        """The file `download/` serves: the first the job made."""
+        return self.files[0] if self.files else None
 
     @property
     def duration_seconds(self) -> float | None:

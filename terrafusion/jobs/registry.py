@@ -31,6 +31,7 @@ class JobKind:
     run_codename: str  # the County codename needed to start (and cancel) one
     example_parameters: dict[str, Any] = field(default_factory=dict)  # valid parameters: docs and tests
     queue_name: str = "default"
+    result: type | None = None  # a DRF Serializer documenting the result summary (OpenAPI), if the kind has one
 
     def __post_init__(self) -> None:
         registered = _KINDS.get(self.slug)

@@ -1,8 +1,9 @@
 """JobRunner, the base of every job kind's runner, and the functions RQ runs.
 
 A runner is thin: `run()` calls one service and returns the result summary (a JSON-able dict); it
-may attach a result file with `save_file`. Services own their transactions, so a failed job leaves
-the database as it was (or consistent and resumable, for chunked loads).
+may attach named result files with `save_file` (a CSV, charts, ...; the first is the job's main file).
+Services own their transactions, so a failed job leaves the database as it was (or consistent and
+resumable, for chunked loads).
 
 Heavy work is cut into chunks: a runner whose `chunks()` returns a list has each chunk run by
 `run_chunk()` in its own RQ job, on any number of workers in parallel; the chunk that finishes last
@@ -15,6 +16,8 @@ runs, so the models module imports nothing of the runner (no import cycle in the
 
 import json
 import logging
+import mimetypes
+import re
 import threading
 import time
 import traceback
@@ -22,12 +25,13 @@ import traceback
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from counties.models import County
 from terrafusion import metrics
-from terrafusion.jobs.models import BaseJob, JobStatus
+from terrafusion.jobs.models import FILE_NAME_PATTERN, BaseJob, JobStatus, job_file_path
 from terrafusion.jobs.registry import JobKind, job_kind_for_model
 
 logger = logging.getLogger(__name__)
@@ -177,12 +181,36 @@ class JobRunner:
             "%s %s: %s", self.job.kind, self.job.pk, message
         )
 
-    def save_file(self, filename: str, content: bytes) -> None:
-        """Attach the result file, while the job is still running (not to a job the sweep has failed meanwhile)."""
-        self.job.result_file.save(filename, ContentFile(content), save=False)
-        attached = type(self.job).objects.filter(pk=self.job.pk, status=JobStatus.RUNNING)
-        if not attached.update(result_file=self.job.result_file.name):
-            self.job.result_file.delete(save=False)
+    def save_file(self, name: str, content: bytes, *, title: str = "", content_type: str = "") -> None:
+        """Attach a named result file (saving a name again replaces that file), while the job is still running:
+        not to a job the sweep has failed meanwhile. Parts of a chunked job may save files at the same time."""
+        if not re.fullmatch(FILE_NAME_PATTERN, name):
+            raise ValueError(f"A result file's name is letters, digits, '.', '_' and '-', not {name!r}.")
+        path = default_storage.save(job_file_path(self.job, name), ContentFile(content))
+        entry = {
+            "name": name,
+            "title": title or name,
+            "content_type": content_type or mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "size": len(content),
+            "path": path,
+        }
+        model = type(self.job)
+        with transaction.atomic():
+            current = model.objects.select_for_update().filter(pk=self.job.pk, status=JobStatus.RUNNING)
+            files = current.values_list("files", flat=True).first()
+            if files is None:
+                attached = None
+            else:
+                replaced = [f for f in files if f["name"] == name]
+                attached = [entry if f["name"] == name else f for f in files] if replaced else [*files, entry]
+                model.objects.filter(pk=self.job.pk).update(files=attached)
+        if attached is None:
+            default_storage.delete(path)
+            return
+        for old in replaced:
+            if old["path"] != path:
+                default_storage.delete(old["path"])
+        self.job.files = attached
 
 
 class _Heartbeat(threading.Thread):

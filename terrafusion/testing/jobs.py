@@ -6,14 +6,16 @@ makes them for every declared kind, so a new kind is proven without writing a te
 """
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from counties.roles import ROLES
-from terrafusion.jobs.models import JobStatus
+from terrafusion.jobs.models import JobStatus, job_file_path
 from terrafusion.jobs.registry import JobKind
 from terrafusion.testing.api import EndpointContract
 
 RESULT = {"totals": {"parcels": 0}}
 FILE_CONTENT = b"neighborhood,class_code,parcels\n"
+CHART_CONTENT = b"\x89PNG\r\n\x1a\n not really a chart"
 
 
 def least_role_with(codename: str) -> str:
@@ -22,8 +24,22 @@ def least_role_with(codename: str) -> str:
 
 
 def completed_job(kind: JobKind, county):
+    """A completed job of the kind with a result summary and two files (a CSV, its main one, and a chart)."""
     job = kind.model.objects.create(county=county, status=JobStatus.COMPLETED, result=RESULT)
-    job.result_file.save("result.csv", ContentFile(FILE_CONTENT), save=True)
+    job.files = [
+        {
+            "name": name,
+            "title": name,
+            "content_type": content_type,
+            "size": len(content),
+            "path": default_storage.save(job_file_path(job, name), ContentFile(content)),
+        }
+        for name, content_type, content in (
+            ("result.csv", "text/csv", FILE_CONTENT),
+            ("chart.png", "image/png", CHART_CONTENT),
+        )
+    ]
+    job.save(update_fields=["files"])
     return job
 
 
@@ -71,6 +87,14 @@ def job_kind_contracts(kind: JobKind) -> dict[str, type[EndpointContract]]:
         def check_allowed_response(self, response, target):
             assert b"".join(response.streaming_content) == FILE_CONTENT
 
+    class JobFile(ReadJob):
+        def url_args(self, target):
+            return [target.pk, "chart.png"]
+
+        def check_allowed_response(self, response, target):
+            assert response["Content-Type"] == "image/png"
+            assert b"".join(response.streaming_content) == CHART_CONTENT
+
     class JobCancel(EndpointContract):
         method = "post"
         role = runner_role
@@ -94,6 +118,7 @@ def job_kind_contracts(kind: JobKind) -> dict[str, type[EndpointContract]]:
         "JobResults": (JobResults, f"api:{slug}-job-results"),
         "JobResultsAlias": (JobResults, f"api:{slug}-results"),
         "JobDownload": (JobDownload, f"api:{slug}-job-download"),
+        "JobFile": (JobFile, f"api:{slug}-job-file"),
         "JobCancel": (JobCancel, f"api:{slug}-job-cancel"),
     }
     return {

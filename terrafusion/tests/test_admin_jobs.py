@@ -6,7 +6,7 @@ from django.urls import reverse
 from terrafusion.jobs.models import JobStatus
 from terrafusion.jobs.registry import job_kinds
 from terrafusion.testing.admin import client_for, staff
-from terrafusion.testing.jobs import FILE_CONTENT, completed_job, least_role_with
+from terrafusion.testing.jobs import CHART_CONTENT, FILE_CONTENT, completed_job, least_role_with
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +95,14 @@ def test_staff_download_result_files_of_their_counties_only(kind, county, other_
     download = viewer.get(admin_url(kind, "download", job.pk))
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == FILE_CONTENT
+    # Every named file is listed; a chart is shown on the page, served inline.
+    chart = admin_url(kind, "file", job.pk, "chart.png")
+    assert f'<img src="{chart}?inline=1"'.encode() in page.content
+    inline = viewer.get(chart + "?inline=1")
+    assert inline["Content-Type"] == "image/png" and inline["Content-Disposition"].startswith("inline")
+    assert b"".join(inline.streaming_content) == CHART_CONTENT
+    assert viewer.get(chart.replace("chart.png", "missing.png")).status_code == 404
 
     outsider = client_for(staff(other_county, "county_admin", "outsider"))
     assert outsider.get(admin_url(kind, "download", job.pk)).status_code == 404
+    assert outsider.get(chart).status_code == 404

@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
@@ -115,6 +116,27 @@ def test_a_file_made_after_the_sweep_failed_the_job_is_not_attached(county):
     job_finish(ReportJob.objects.get(pk=job.pk), ok=False, error_message="The worker stopped responding.")
     runner.save_file("late.csv", b"too late\n")
     job.refresh_from_db()
-    assert not job.result_file
-    storage = job.result_file.storage
-    assert not storage.exists(f"jobs/reporting/{county.slug}/{job.pk}/late.csv")  # and not left on disk
+    assert job.files == []
+    assert not default_storage.exists(f"jobs/reporting/{county.slug}/{job.pk}/late.csv")  # and not left on disk
+
+
+@pytest.mark.django_db
+def test_a_job_keeps_several_named_files_and_a_name_saved_again_replaces_its_file(county):
+    job = ReportJob.objects.create(county=county, status=JobStatus.RUNNING, started_at=timezone.now())
+    runner = REPORT_JOBS.runner(job)
+    runner.save_file("table.csv", b"a,b\n", title="The table")
+    runner.save_file("chart.png", b"\x89PNG first")
+    runner.save_file("chart.png", b"\x89PNG second")
+    job.refresh_from_db()
+    assert [(f["name"], f["title"], f["content_type"], f["size"]) for f in job.files] == [
+        ("table.csv", "The table", "text/csv", 4),
+        ("chart.png", "chart.png", "image/png", 11),
+    ]
+    assert job.main_file["name"] == "table.csv"
+    with default_storage.open(job.file("chart.png")["path"]) as stored:
+        assert stored.read() == b"\x89PNG second"
+    folder = f"jobs/reporting/{county.slug}/{job.pk}"
+    stored_names = sorted(f"{folder}/{name}" for name in default_storage.listdir(folder)[1])
+    assert stored_names == sorted(f["path"] for f in job.files)  # the replaced file is gone from storage
+    with pytest.raises(ValueError, match="letters, digits"):
+        runner.save_file("../escape.csv", b"")
