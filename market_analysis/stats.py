@@ -313,12 +313,13 @@ def bootstrap_ci(
 
     Each group (e.g. a stratum's label per sale; None: one group, key None) is resampled within itself,
     `resamples` times. The same `seed` gives the same intervals, however many `workers` threads share the
-    groups: each group draws from its own stream, spawned from the seed in the order of the group keys.
+    work: each block of a group's resamples draws from its own stream, spawned from the seed in the order
+    of the group keys, so a large group's blocks run in parallel too.
 
-    Vectorised: a group's resamples are drawn as one (resamples x n) array of indexes into its ratios,
-    sorted ascending once; sorting the indexes (a radix sort for up to 65,535 sales) sorts the resampled
-    ratios, so the median is a column and the COD's sum of absolute deviations is the top half's sum less
-    the bottom half's. numpy releases the GIL in all of it, so the threads run on separate cores.
+    Vectorised: a group's resamples are drawn as blocks of (resamples x n) indexes into its sales
+    (`_resample`), with no loop over resamples. numpy releases the GIL in all of it, so the threads run
+    on separate cores. Statistics of resamples are computed in float32 (the intervals' 7 digits are
+    more than their sampling error needs); the point estimates elsewhere are float64.
     """
     v, p = ratio_inputs(values, prices, min_sales=1)
     if resamples < 1:
@@ -332,88 +333,68 @@ def bootstrap_ci(
         if group_array.shape != v.shape:
             raise RatioInputError(f"groups has {group_array.size} labels for {v.size} sales.")
         labels, inverse = np.unique(group_array, return_inverse=True)
-    streams = np.random.SeedSequence(seed).spawn(len(labels))
-    order = np.lexsort((v / p, inverse))  # by group, then by ratio
+    order = np.argsort(inverse, kind="stable")  # by group
     bounds = np.searchsorted(inverse[order], np.arange(len(labels) + 1))
-    jobs = [(order[bounds[g] : bounds[g + 1]], streams[g]) for g in range(len(labels))]
+    groups_data = []
+    units = []  # (group, first resample, last resample + 1, stream): the pieces the threads share
+    for g, stream in enumerate(np.random.SeedSequence(seed).spawn(len(labels))):
+        members = order[bounds[g] : bounds[g + 1]]
+        gv, gp = v[members], p[members]
+        groups_data.append(
+            ((gv / gp).astype(np.float32), (gv.astype(np.float32) + 1j * gp.astype(np.float32)).astype(np.complex64))
+        )
+        if members.size < MIN_SALES:
+            continue
+        block = max(1, min(resamples, BLOCK_ELEMENTS // members.size))
+        starts = range(0, resamples, block)
+        for start, block_stream in zip(starts, stream.spawn(len(starts)), strict=True):
+            units.append((g, start, min(start + block, resamples), block_stream))
+    samples = [np.empty((3, resamples)) for _ in labels]  # median, COD, PRD of each resample of each group
 
-    def run(job):
-        members, stream = job
-        return _bootstrap_group(v[members], p[members], resamples, confidence, stream)
+    def run(unit) -> None:
+        g, start, stop, stream = unit
+        samples[g][:, start:stop] = _resample(*groups_data[g], np.random.default_rng(stream), stop - start)
 
-    by_size = sorted(range(len(jobs)), key=lambda g: -jobs[g][0].size)  # largest first: the threads end together
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = dict(zip(by_size, pool.map(run, [jobs[g] for g in by_size]), strict=True))
-    return {_label(labels[g]): results[g] for g in range(len(labels))}
+        list(pool.map(run, units))
+    tail = (1.0 - confidence) / 2
+    results = {}
+    for g, label in enumerate(labels):
+        n = int(bounds[g + 1] - bounds[g])
+        if n < MIN_SALES:
+            results[_label(label)] = BootstrapCI(n=n, median=None, cod=None, prd=None)
+            continue
+        low, high = np.quantile(samples[g], [tail, 1.0 - tail], axis=1)
+        median, dispersion, differential = (Interval(float(a), float(b)) for a, b in zip(low, high, strict=True))
+        results[_label(label)] = BootstrapCI(n=n, median=median, cod=dispersion, prd=differential)
+    return results
 
 
 def _label(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
-def _bootstrap_group(v: np.ndarray, p: np.ndarray, resamples: int, confidence: float, stream) -> BootstrapCI:
-    """One group's intervals; `v` and `p` are ordered by ratio."""
-    n = v.size
-    if n < MIN_SALES:
-        return BootstrapCI(n=n, median=None, cod=None, prd=None)
-    rng = np.random.default_rng(stream)
-    r = v / p
-    kernel = _resample_sorted if n <= SORTED_MAX else _resample_counted
-    block = max(1, min(resamples, BLOCK_ELEMENTS // n))
-    samples = np.empty((3, resamples))  # median, COD, PRD of each resample
-    for start in range(0, resamples, block):
-        stop = min(start + block, resamples)
-        samples[:, start:stop] = kernel(r, v, p, rng, stop - start)
-    tail = (1.0 - confidence) / 2
-    low, high = np.quantile(samples, [tail, 1.0 - tail], axis=1)
-    median, dispersion, differential = (Interval(float(a), float(b)) for a, b in zip(low, high, strict=True))
-    return BootstrapCI(n=n, median=median, cod=dispersion, prd=differential)
+def _resample(ratios: np.ndarray, pairs: np.ndarray, rng, rows: int) -> np.ndarray:
+    """Median, COD and PRD of `rows` resamples of one group (float32 ratios; value + i price as complex64).
 
-
-SORTED_MAX = int(np.iinfo(np.uint16).max)  # up to here, resampled indexes are uint16 and radix-sorted
-
-
-def _resample_sorted(r: np.ndarray, v: np.ndarray, p: np.ndarray, rng, rows: int) -> np.ndarray:
-    """Median, COD and PRD of `rows` resamples: indexes drawn and sorted, so the resampled ratios are sorted;
-    the median is a column and the sum of absolute deviations the top half's sum less the bottom half's."""
-    n = r.size
+    Each resample's ratios are partitioned around the middle (O(n), no sort): the median is the middle
+    element (or the mean of the middle two), and the sum of absolute deviations from it is the sum of the
+    top half less the sum of the bottom half, whichever median lies between them.
+    """
+    n = ratios.size
     half = n // 2
-    index = rng.integers(0, n, (rows, n), dtype=np.uint16)
-    index.sort(axis=1, kind="stable")
-    ratios = r[index]
-    median = ratios[:, half] if n % 2 else 0.5 * (ratios[:, half - 1] + ratios[:, half])
-    deviation = ratios[:, n - half :].sum(axis=1) - ratios[:, :half].sum(axis=1)
-    mean = ratios.mean(axis=1)
-    return np.stack([median, 100.0 * deviation / (n * median), mean * p[index].sum(axis=1) / v[index].sum(axis=1)])
-
-
-def _resample_counted(r: np.ndarray, v: np.ndarray, p: np.ndarray, rng, rows: int) -> np.ndarray:
-    """The same statistics for groups too large for uint16 indexes (sorting uint32 rows is slow): each
-    resample as counts per sale (in ratio order), its order statistics found on the cumulative counts."""
-    n = r.size
-    half = n // 2
-    index = rng.integers(0, n, (rows, n), dtype=np.uint32).astype(np.intp)
-    index += (np.arange(rows, dtype=np.intp) * n)[:, None]
-    counts = np.bincount(index.ravel(), minlength=rows * n).reshape(rows, n)
-    cumulative = np.cumsum(counts, axis=1)
-    prefix = np.cumsum(counts * r, axis=1)
-    row = np.arange(rows)
-
-    def bottom(t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Where the (t+1)-th smallest resampled ratio sits, and the sum of the t smallest."""
-        at = (cumulative <= t).sum(axis=1)
-        before = np.where(at > 0, prefix[row, at - 1], 0.0)
-        taken = np.where(at > 0, cumulative[row, at - 1], 0)
-        return at, before + (t - taken) * r[at]
-
-    at, low_sum = bottom(half)
-    total = prefix[:, -1]
+    index = rng.integers(0, n, (rows, n), dtype=np.uint16 if n <= np.iinfo(np.uint16).max else np.uint32)
+    resampled = ratios[index]
+    resampled.partition([half] if n % 2 else [half - 1, half], axis=1)
     if n % 2:
-        median, high_sum = r[at], total - bottom(n - half)[1]
+        median = resampled[:, half].astype(np.float64)
     else:
-        median, high_sum = 0.5 * (r[bottom(half - 1)[0]] + r[at]), total - low_sum
-    sums = counts.astype(np.float64) @ np.stack([v, p], axis=1)
-    return np.stack([median, 100.0 * (high_sum - low_sum) / (n * median), total / n * sums[:, 1] / sums[:, 0]])
+        median = 0.5 * (resampled[:, half - 1].astype(np.float64) + resampled[:, half])
+    bottom = resampled[:, :half].sum(axis=1, dtype=np.float64)
+    top = resampled[:, n - half :].sum(axis=1, dtype=np.float64)
+    total = bottom + top + (resampled[:, half] if n % 2 else 0.0)
+    sums = pairs[index].sum(axis=1, dtype=np.complex128)
+    return np.stack([median, 100.0 * (top - bottom) / (n * median), total / n * sums.imag / sums.real])
 
 
 # -- outliers and sales chasing --------------------------------------------------------------------------------
