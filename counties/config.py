@@ -358,6 +358,18 @@ class RatioStudySerializer(ConfigSerializer):
         validators=[greater_than_zero],
         help_text="k for IAAO outlier fences at quartile -/+ k x IQR; null for none.",
     )
+    max_excluded_share = Number(
+        required=False,
+        validators=[fraction],
+        help_text="Ratios outside min_ratio-max_ratio are excluded only while their share of sales is at most this "
+        "(WAC 458-53-070: 0.05); beyond it they all stay in.",
+    )
+    study_period_start = Text(
+        required=False,
+        validators=[month_day],
+        help_text='First day, "MM-DD", of the twelve months of sales a study of a roll year uses, in the year before '
+        'it (Washington: "05-01", May 1 to April 30).',
+    )
 
     def validate(self, attrs):
         if attrs["min_ratio"] >= attrs["max_ratio"]:

@@ -24,7 +24,7 @@ class TimeIndex(models.Model):
 
     county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+")
     job = models.OneToOneField(
-        MarketAnalysisJob, on_delete=models.PROTECT, related_name="time_index", help_text="The job that made it."
+        MarketAnalysisJob, on_delete=models.CASCADE, related_name="time_index", help_text="The job that made it."
     )
     method = models.CharField(max_length=20, choices=TimeIndexMethod.choices)
     valuation_date = models.DateField(help_text="The date the factors adjust prices to.")

@@ -585,3 +585,86 @@ def standards_judge(statistics: RatioStatistics, standards: Standards) -> dict:
             "min_sales": standards.min_sales,
         },
     }
+
+
+# -- a stratified study ------------------------------------------------------------------------------------------
+
+STUDY_STATISTICS = ("median", "mean", "weighted_mean", "cod", "prd", "prb", "mki", "ki", "vei", "vei_significance")
+
+
+def stratified_study(
+    values, prices, strata, *, standards: Mapping | None = None, overall_standards: Standards | None = None,
+    resamples: int = 1000, confidence: float = 0.95, seed: int | None = None, workers: int = 2,
+    overall: bool = True,
+) -> dict:  # fmt: skip
+    """A ratio study of the whole sample (`overall`, unless False) and of each stratum (`strata`: a label per
+    sale): every point statistic, bootstrap intervals of median, COD and PRD (`resamples` = 0: none), the
+    PRB's interval, the VEI's groups, and pass/fail against `standards` (per stratum label; default IAAO's).
+
+    A stratum under its standards' `min_sales` is listed with its count and `sample_too_small`, and no
+    statistics (too few sales to say anything of it).
+    """
+    v, p = ratio_inputs(values, prices)
+    labels = np.asarray(strata, dtype=object)
+    if labels.shape != v.shape:
+        raise RatioInputError(f"strata has {labels.size} labels for {v.size} sales.")
+    standards = standards or {}
+    default = overall_standards or Standards()
+    options = {"resamples": resamples, "confidence": confidence, "seed": seed, "workers": workers}
+    intervals = bootstrap_ci(v, p, labels, **options) if resamples else {}
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    keys, starts = np.unique(sorted_labels, return_index=True)
+    bounds = [*starts, len(order)]
+    result = {
+        "confidence": confidence,
+        "resamples": resamples,
+        "strata": [
+            _study_entry(
+                key,
+                v[order[bounds[i] : bounds[i + 1]]],
+                p[order[bounds[i] : bounds[i + 1]]],
+                intervals.get(key),
+                standards.get(key, default),
+            )
+            for i, key in enumerate(keys)
+        ],
+    }
+    if overall:
+        overall_ci = bootstrap_ci(v, p, None, **options)[None] if resamples else None
+        result["overall"] = _study_entry("overall", v, p, overall_ci, default)
+    return result
+
+
+def _study_entry(name, v: np.ndarray, p: np.ndarray, ci: BootstrapCI | None, standards: Standards) -> dict:
+    n = int(v.size)
+    entry: dict = {"stratum": _label(name), "n": n, "sample_too_small": n < max(standards.min_sales, MIN_SALES)}
+    if entry["sample_too_small"]:
+        return {**entry, **dict.fromkeys(STUDY_STATISTICS), "ci": None, "vei_groups": [], "standards": None}
+    s = ratio_statistics(v, p)
+
+    def pair(interval: Interval | None) -> list[float] | None:
+        return None if interval is None else [interval.low, interval.high]
+
+    return {
+        **entry,
+        "median": s.median,
+        "mean": s.mean,
+        "weighted_mean": s.weighted_mean,
+        "cod": s.cod,
+        "prd": s.prd,
+        "prb": None if s.prb is None else s.prb.prb,
+        "mki": s.mki,
+        "ki": s.ki,
+        "vei": None if s.vei is None else s.vei.vei,
+        "vei_significance": None if s.vei is None else s.vei.significance,
+        "ci": {
+            "median": pair(ci and ci.median),
+            "cod": pair(ci and ci.cod),
+            "prd": pair(ci and ci.prd),
+            "prb": None if s.prb is None else pair(s.prb.ci),
+            "median_rank": pair(s.median_ci),
+        },
+        "vei_groups": [] if s.vei is None else [asdict(group) for group in s.vei.groups],
+        "standards": standards_judge(s, standards),
+    }

@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
     # The API takes JSON; the browsable API keeps its forms, but the contract (and generated clients) is JSON.
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name for a choice set several serializers use.
+    "ENUM_NAME_OVERRIDES": {"ValueSourceEnum": "properties.choices.ValueSource"},
 }
 
 # --- Files, static, i18n -----------------------------------------------------------------------

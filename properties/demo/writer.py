@@ -263,6 +263,8 @@ def demo_county_create(*, slug: str, name: str, fips: str | None, data: DemoData
         certified_roll_year=data.certified_year,
         settings={
             **default_county_settings(),
+            # A Washington county: the state's ratio-study rules (WAC 458-53-070), as Benton's county.yaml has them.
+            "ratio_study": WASHINGTON_RATIO_STUDY,
             "demo_model": data.model_json(seed=seed),
             "generated_by": generated_marker(slug=slug, fips_code=fips_code),
         },
@@ -275,6 +277,17 @@ def demo_county_create(*, slug: str, name: str, fips: str | None, data: DemoData
     county.save()
     county_sync_role_groups(counties=[county])
     return county
+
+
+WASHINGTON_RATIO_STUDY = {
+    "min_ratio": 0.25,
+    "max_ratio": 1.75,
+    "max_excluded_share": 0.05,
+    "sale_price_deduction": 0.01,
+    "study_period_start": "05-01",
+    "iqr_multiplier": None,
+    "min_sales": 5,
+}
 
 
 def _write(*, county: County, data: DemoData) -> None:

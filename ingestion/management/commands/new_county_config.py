@@ -87,8 +87,10 @@ settings:
     max_ratio: {ratio["max_ratio"]}
     # Fewer sales than this in a stratum (neighbourhood, property type) gives no statistics for it.
     min_sales: {ratio["min_sales"]}
-    # Optional: sale_price_deduction (fraction of the price deducted for personal property; Washington 0.01) and
-    # iqr_multiplier (IAAO outlier fences at quartile -/+ k x IQR; null for none).
+    # Optional: sale_price_deduction (fraction of the price deducted for personal property; Washington 0.01),
+    # max_excluded_share (the limits above apply while at most this share of sales is outside; Washington 0.05),
+    # study_period_start ("MM-DD" in the year before the roll year where its twelve months of sales start;
+    # Washington "05-01") and iqr_multiplier (IAAO outlier fences at quartile -/+ k x IQR; null for none).
 
   # EPSG code of the county's projected State Plane CRS, for distances and areas (2927 Washington South ftUS,
   # 2926 Washington North ftUS); keep it the CRS of pacs_mapping.yaml's coordinate_crs.

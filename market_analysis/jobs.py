@@ -1,0 +1,41 @@
+"""The market-analysis job kind: ratio studies, price trends, time adjustment and neighborhood summaries.
+
+One piece each (no parts): a study of a county's sales is seconds of numpy, not hours of work to share.
+"""
+
+from counties.roles import RUN_MARKET_ANALYSIS
+from market_analysis.api.serializers import APPLIES_TO, MarketAnalysisParametersSerializer, MarketAnalysisResultField
+from market_analysis.choices import Analysis
+from market_analysis.models import MarketAnalysisJob
+from market_analysis.services import ANALYSES, time_index_build
+from terrafusion.jobs.registry import JobKind
+from terrafusion.jobs.runner import JobRunner
+
+
+class MarketAnalysisJobRunner(JobRunner):
+    def run(self) -> dict:
+        county = self.job.county
+        parameters = dict(self.job.parameters)
+        analysis = parameters.get("analysis", Analysis.RATIO_STUDY)
+        if analysis in APPLIES_TO["roll_year"]:
+            parameters.setdefault("roll_year", county.working_roll_year)
+        self.progress(0.1, f"{Analysis(analysis).label}: reading and computing")
+        if analysis == Analysis.TIME_ADJUSTMENT:
+            summary, files = time_index_build(county=county, job=self.job, parameters=parameters)
+        else:
+            summary, files = ANALYSES[analysis](county=county, parameters=parameters)
+        self.progress(0.9, "saving the files")
+        for result_file in files:
+            self.save_file(result_file.name, result_file.content, title=result_file.title)
+        return summary
+
+
+MARKET_ANALYSIS_JOBS = JobKind(
+    slug="market-analysis",
+    model=MarketAnalysisJob,
+    runner=MarketAnalysisJobRunner,
+    parameters=MarketAnalysisParametersSerializer,
+    run_codename=RUN_MARKET_ANALYSIS,
+    example_parameters={"analysis": Analysis.RATIO_STUDY, "stratify_by": "neighborhood", "resamples": 200},
+    result=MarketAnalysisResultField,
+)

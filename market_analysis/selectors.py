@@ -1,0 +1,143 @@
+"""Reads for market analysis: a county's sales (with their parcels' values and characteristics) as numpy
+columns, parcels by neighborhood, and the county's current time index. One query each, never one per row."""
+
+import datetime
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+
+from counties.models import County
+from market_analysis.models import TimeIndex
+from properties.fields import VALUE_FIELDS as VALUE_TOTALS
+from properties.models import Property, PropertyValue, Sale
+
+# The sale columns a study reads, and their numpy types ("O": text).
+SALE_COLUMNS = {
+    "id": np.int64,
+    "sale_id": "O",
+    "property_key": np.int64,
+    "parcel_number": "O",
+    "neighborhood": "O",
+    "class_code": "O",
+    "sale_date": "datetime64[D]",
+    "sale_price": np.float64,
+}
+CHARACTERISTIC_COLUMNS = {
+    "living_area": np.float64,
+    "effective_year": np.float64,
+    "land_area_sqft": np.float64,
+    "quality": "O",
+    "condition": "O",
+}
+
+
+@dataclass(frozen=True)
+class SalesColumns:
+    """Sales as aligned numpy columns (`columns[name]`), in sale-date order; NaN where a number is missing."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def take(self, mask_or_index) -> "SalesColumns":
+        return SalesColumns({name: column[mask_or_index] for name, column in self.columns.items()})
+
+
+def valid_sales(
+    *, county: County, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
+    roll_year: int | None = None, value_source: str | None = None, classes: list[str] | None = None,
+    characteristics: bool = False,
+) -> SalesColumns:  # fmt: skip
+    """The county's valid (arm's-length, single-parcel) sales of real property in the date window.
+
+    With `roll_year` and `value_source`, each sale carries its parcel's market value of that roll year from
+    that source (`value`, NaN where the parcel has none); with `characteristics`, the parcel's living area,
+    effective year, land area, quality and condition too.
+    """
+    sales = Sale.objects.filter(county=county, is_valid=True, is_multi_parcel=False, property__property_type="R")
+    if date_from is not None:
+        sales = sales.filter(sale_date__gte=date_from)
+    if date_to is not None:
+        sales = sales.filter(sale_date__lte=date_to)
+    if classes:
+        sales = sales.filter(property__class_code__in=classes)
+    fields = {
+        "id": F("id"),
+        "sale_id": F("sale_id"),
+        "property_key": F("property__property_id"),
+        "parcel_number": F("property__parcel_number"),
+        "neighborhood": F("property__neighborhood__code"),
+        "class_code": F("property__class_code"),
+        "sale_date": F("sale_date"),
+        "sale_price": F("sale_price"),
+    }
+    types = dict(SALE_COLUMNS)
+    if roll_year is not None:
+        value = PropertyValue.objects.filter(property=OuterRef("property_id"), roll_year=roll_year, source=value_source)
+        fields["value"] = Subquery(value.values("market_value")[:1])
+        types["value"] = np.float64
+    if characteristics:
+        fields.update({name: F(f"property__{name}") for name in CHARACTERISTIC_COLUMNS})
+        types.update(CHARACTERISTIC_COLUMNS)
+    rows = list(sales.order_by("sale_date", "id").values_list(*fields.values()))
+    return SalesColumns(_columns(rows, types))
+
+
+def _columns(rows: list[tuple], types: dict) -> dict[str, np.ndarray]:
+    """Rows of a values_list as numpy columns: numbers as float with NaN for NULL, text with "" for NULL."""
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in types]
+    columns = {}
+    for (name, kind), values in zip(types.items(), transposed, strict=True):
+        if kind == "O":
+            columns[name] = np.array(["" if v is None else str(v) for v in values], dtype=object)
+        elif kind == np.float64:
+            columns[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        else:
+            columns[name] = np.array(values, dtype=kind)
+    return columns
+
+
+def parcel_values(*, county: County, roll_year: int, value_source: str) -> SalesColumns:
+    """The county's active real parcels: neighborhood and class code, and the market value of the roll year
+    from the source (NaN where none)."""
+    value = PropertyValue.objects.filter(property=OuterRef("pk"), roll_year=roll_year, source=value_source)
+    rows = list(
+        Property.objects.filter(county=county, is_active=True, property_type="R")
+        .annotate(value=Subquery(value.values("market_value")[:1]))
+        .values_list("neighborhood__code", "class_code", "value")
+    )
+    return SalesColumns(_columns(rows, {"neighborhood": "O", "class_code": "O", "value": np.float64}))
+
+
+def neighborhood_value_totals(*, county: County, roll_year: int, value_source: str) -> dict[str, dict]:
+    """Per neighborhood code: parcels (all and active) and the roll year's value totals from the source."""
+    year_values = Q(values__roll_year=roll_year, values__source=value_source)
+    rows = (
+        Property.objects.filter(county=county, property_type="R")
+        .values("neighborhood__code", "neighborhood__name")
+        .annotate(
+            parcels=Count("id", distinct=True),
+            active_parcels=Count("id", filter=Q(is_active=True), distinct=True),
+            valued_parcels=Count("values", filter=year_values),
+            **{field: Sum(f"values__{field}", filter=year_values) for field in VALUE_TOTALS},
+        )
+        .order_by("neighborhood__code")
+    )
+    counted = ("parcels", "active_parcels", "valued_parcels", *VALUE_TOTALS)
+    return {
+        row["neighborhood__code"] or "": {
+            "name": row["neighborhood__name"] or "",
+            **{k: int(row[k] or 0) for k in counted},
+        }
+        for row in rows
+    }
+
+
+def time_index_current(*, county: County) -> TimeIndex | None:
+    """The county's newest time index, with its months."""
+    return TimeIndex.objects.filter(county=county).prefetch_related("months").order_by("-created_at").first()
