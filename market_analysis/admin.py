@@ -1,6 +1,8 @@
 """The admin of market analysis: each job's figures as tables (its charts come with its files), and the
 county's time indexes with their months."""
 
+import math
+
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
@@ -63,8 +65,8 @@ def ratio_study_table(result: dict) -> str:
         )
     sales = result["sales"]
     counts = format_html(
-        "<p>{} sales selected, {} used, {} excluded, {} trimmed; intervals at {:.0%} from {} resamples.</p>",
-        sales["selected"], sales["used"], sales["excluded"], sales["trimmed"], result["confidence"],
+        "<p>{} sales selected, {} used, {} excluded, {} trimmed; intervals at {} from {} resamples.</p>",
+        sales["selected"], sales["used"], sales["excluded"], sales["trimmed"], f"{result['confidence']:.0%}",
         result["resamples"],
     )  # fmt: skip
     return format_html("{}{}{}", counts, _table(headers, rows), note)
@@ -82,9 +84,9 @@ def price_trends_table(result: dict) -> str:
 def time_adjustment_table(result: dict) -> str:
     rows = [[m["month"], m["sales"], _number(m["index"], 4), _number(m["factor"], 4)] for m in result["months"]]
     intro = format_html(
-        "<p>{} sales, R² {}; {:+.2%} a month on average ({:+.1%} a year), {:+.2%} a month recently.</p>",
-        result["sales_used"], result["r_squared"], result["monthly_trend"], result["annual_change"],
-        result["recent_trend"],
+        "<p>{} sales, R² {}; {} a month on average ({} a year), {} a month recently.</p>",
+        result["sales_used"], result["r_squared"], f"{math.expm1(result['monthly_trend']):+.2%}",
+        f"{result['annual_change']:+.1%}", f"{math.expm1(result['recent_trend']):+.2%}",
     )  # fmt: skip
     return format_html("{}{}", intro, _table(["month", "sales", "index", "factor to valuation date"], rows))
 

@@ -97,11 +97,16 @@ class MarketAnalysisParametersSerializer(serializers.Serializer):
     )
     min_sales = serializers.IntegerField(default=100, min_value=20, help_text="Fewest sales a time index is fit to.")
 
-    def validate(self, attrs):
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        # The parameters given (not defaulted): `initial_data` is not set when nested in the job's start body.
+        return self._cross_check(attrs, given=set(data))
+
+    def _cross_check(self, attrs: dict, *, given: set[str]) -> dict:
         analysis = attrs.get("analysis", RATIO_STUDY)
         errors = {
             name: f"applies to {', '.join(sorted(APPLIES_TO[name]))}, not to {analysis}."
-            for name in self.initial_data
+            for name in given
             if name in APPLIES_TO and analysis not in APPLIES_TO[name]
         }
         start, end = attrs.get("sale_date_from"), attrs.get("sale_date_to")
@@ -112,7 +117,7 @@ class MarketAnalysisParametersSerializer(serializers.Serializer):
             errors["value_bands"] = f"must be strictly ascending, not {bands}."
         if bands and attrs.get("stratify_by") != Stratification.VALUE_BAND:
             errors["value_bands"] = "applies when stratify_by is value_band."
-        if "max_trim_share" in self.initial_data and attrs.get("trimming") != Trimming.IQR:
+        if "max_trim_share" in given and attrs.get("trimming") != Trimming.IQR:
             errors["max_trim_share"] = "applies when trimming is iqr."
         if errors:
             raise serializers.ValidationError(errors)

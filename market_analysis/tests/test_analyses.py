@@ -9,6 +9,7 @@ import pytest
 
 from counties.models import County
 from market_analysis import services
+from market_analysis.admin import FIGURES
 from market_analysis.api.serializers import MarketAnalysisParametersSerializer
 from market_analysis.models import MarketAnalysisJob, TimeIndex
 from market_analysis.selectors import valid_sales
@@ -99,6 +100,7 @@ def test_the_time_index_recovers_the_demo_countys_monthly_trend(demo):
     assert factors == pytest.approx([1.0, first.factor], rel=1e-3)
     assert [f.name for f in files] == ["time-index.csv", "time-index.png"]
     assert files[0].content.decode().splitlines()[0] == "month,index,factor,sales"
+    assert "a month on average" in FIGURES["time_adjustment"](summary)  # the admin's table
 
 
 @pytest.mark.django_db
@@ -197,6 +199,7 @@ def test_price_trends_and_the_neighborhood_summary_on_the_demo_county(demo):
     assert len(changes) == 16 and np.median(changes) == pytest.approx(math.expm1(12 * 0.004), abs=0.03)
     assert all(q["median_price_per_sqft"] > 0 for q in quarters)
 
+    assert "<td>2025-Q4</td>" in FIGURES["price_trends"](summary)  # the admin's table
     summary, files = services.neighborhood_summary(
         county=demo, parameters=parameters(demo, analysis="neighborhood_summary")
     )
@@ -208,6 +211,7 @@ def test_price_trends_and_the_neighborhood_summary_on_the_demo_county(demo):
     with_ratio = [r for r in rows if r["ratio"]]
     assert with_ratio and all(0.8 < r["ratio"]["median"] < 1.15 for r in with_ratio)
     assert [f.name for f in files] == ["neighborhoods.csv", "neighborhood-medians.png"]
+    assert f"<td>{rows[0]['neighborhood']}</td>" in FIGURES["neighborhood_summary"](summary)  # the admin's table
 
 
 # -- Washington's rules --------------------------------------------------------------------------------------------
