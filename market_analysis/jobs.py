@@ -11,6 +11,24 @@ from market_analysis.services import ANALYSES, time_index_build
 from terrafusion.jobs.registry import JobKind
 from terrafusion.jobs.runner import JobRunner
 
+# A valid result summary (for the API's contract tests and docs): a neighborhood summary of an empty county.
+EXAMPLE_RESULT = {
+    "analysis": Analysis.NEIGHBORHOOD_SUMMARY.value,
+    "county": "example",
+    "roll_year": 2026,
+    "value_source": "pacs",
+    "sale_dates": ["2025-01-01", "2025-12-31"],
+    "neighborhoods": [],
+    "totals": {
+        "parcels": 0,
+        "active_parcels": 0,
+        "valued_parcels": 0,
+        "market_value": 0,
+        "assessed_value": 0,
+        "sales": 0,
+    },
+}
+
 
 class MarketAnalysisJobRunner(JobRunner):
     def run(self) -> dict:
@@ -36,6 +54,8 @@ MARKET_ANALYSIS_JOBS = JobKind(
     runner=MarketAnalysisJobRunner,
     parameters=MarketAnalysisParametersSerializer,
     run_codename=RUN_MARKET_ANALYSIS,
-    example_parameters={"analysis": Analysis.RATIO_STUDY, "stratify_by": "neighborhood", "resamples": 200},
+    # Runs on any county, even one without sales (a ratio study needs sales with values of the roll year).
+    example_parameters={"analysis": Analysis.NEIGHBORHOOD_SUMMARY, "value_source": "pacs"},
+    example_result=EXAMPLE_RESULT,
     result=MarketAnalysisResultField,
 )

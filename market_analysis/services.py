@@ -20,7 +20,7 @@ import numpy as np
 from django.db import transaction
 
 from counties.models import County
-from market_analysis import charts, stats
+from market_analysis import stats
 from market_analysis.choices import Analysis, Period, Stratification, TimeIndexMethod, Trimming
 from market_analysis.models import MarketAnalysisJob, TimeIndex, TimeIndexMonth
 from market_analysis.selectors import (
@@ -35,6 +35,14 @@ DAYS_PER_MONTH = 30.4375
 DEFAULT_VALUE_BANDS = [200_000, 300_000, 400_000, 500_000, 750_000]
 # Washington's rules where a county's settings leave them out (WAC 458-53-070).
 WASHINGTON = {"sale_price_deduction": 0.01, "max_excluded_share": 0.05, "study_period_start": "05-01"}
+
+
+def _charts():
+    """The charts module, imported when a chart is drawn: matplotlib costs every process that imports it half a
+    second, and only market-analysis jobs draw (the web, other workers and commands import this module too)."""
+    from market_analysis import charts
+
+    return charts
 
 
 class AnalysisError(ValueError):
@@ -177,7 +185,7 @@ def time_index_build(*, county: County, job: MarketAnalysisJob, parameters: Mapp
         "regressors": len(names),
         "months": rows,
     }
-    chart = charts.lines(
+    chart = _charts().lines(
         {"market index (1.00 at the valuation date)": ([m.astype(datetime.date) for m in month_labels], index)},
         ylabel="price level",
         title=f"{county.name}: monthly market index, {len(sales):,} valid sales",
@@ -427,23 +435,25 @@ def _ratio_charts(county: County, values: np.ndarray, prices: np.ndarray, study:
     files = [
         ResultFile(
             "ratio-vs-price.png",
-            charts.ratio_scatter(prices, ratios, median=overall["median"], title=f"{county.name}: ratio by sale price"),
+            _charts().ratio_scatter(
+                prices, ratios, median=overall["median"], title=f"{county.name}: ratio by sale price"
+            ),
             "Ratio against sale price",
         ),
         ResultFile(
             "ratio-histogram.png",
-            charts.ratio_histogram(ratios, median=overall["median"], title=f"{county.name}: ratios"),
+            _charts().ratio_histogram(ratios, median=overall["median"], title=f"{county.name}: ratios"),
             "Ratio histogram",
         ),
     ]
     if overall.get("vei_groups"):
-        chart = charts.vei_groups(
+        chart = _charts().vei_groups(
             overall["vei_groups"], sample_median=overall["median"], title=f"{county.name}: VEI value groups"
         )
         files.append(ResultFile("vei-groups.png", chart, "VEI group medians with 90% intervals"))
     strata = [s for s in study["strata"] if s.get("median") is not None]
     if len(strata) > 1:
-        chart = charts.bars(
+        chart = _charts().bars(
             [s["stratum"] for s in strata], [s["median"] for s in strata], reference=1.0,
             ylabel="median ratio", title=f"{county.name}: median ratio by stratum",
         )  # fmt: skip
@@ -508,7 +518,7 @@ def price_trends(*, county: County, parameters: Mapping) -> Result:
         "strata": strata_rows,
     }
     largest = sorted(strata_rows, key=lambda s: -s["sales"])[:8] if len(strata_rows) > 1 else []
-    chart = charts.lines(
+    chart = _charts().lines(
         {
             "county": ([r["period"] for r in county_rows], [r["median_price"] for r in county_rows]),
             **{s["stratum"]: ([r["period"] for r in s["periods"]], [r["median_price"] for r in s["periods"]])
@@ -582,7 +592,7 @@ def neighborhood_summary(*, county: County, parameters: Mapping) -> Result:
     files = [ResultFile("neighborhoods.csv", _csv(flat), "Neighborhood summary (CSV)")]
     with_ratios = [row for row in rows if row["ratio"]]
     if with_ratios:
-        chart = charts.bars(
+        chart = _charts().bars(
             [row["neighborhood"] for row in with_ratios], [row["ratio"]["median"] for row in with_ratios],
             reference=1.0, ylabel="median ratio", title=f"{county.name}: median ratio by neighborhood",
         )  # fmt: skip

@@ -2,8 +2,8 @@
 
 No Django and no database: every function takes `values` (assessed or estimated) and `prices` (sale prices,
 already adjusted for time or personal property if the study asks for it), checks them with `ratio_inputs`
-and returns plain numbers or small dataclasses with `as_dict()` for JSON. scipy gives the quantiles and
-tails of the t, normal and binomial distributions.
+and returns plain numbers or small dataclasses with `as_dict()` for JSON. scipy.special gives the quantiles
+and tails of the t, normal and binomial distributions (scipy.stats would cost every process a second to import).
 
 - Level: `median_ratio`, `mean_ratio`, `weighted_mean_ratio`.
 - Uniformity: `cod`. Vertical equity: `prd`, `prb` (slope and its confidence interval), `gini_indices`
@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats as sp
+from scipy import special
 
 # Fewest sales a statistic is computed from (a ratio of one sale is no study), and VEI's (the draft's 20).
 MIN_SALES = 2
@@ -120,7 +120,7 @@ def prb(values, prices, *, confidence: float = 0.95) -> PRBResult:
     residuals = y - y.mean() - slope * x_centered
     n = r.size
     se = math.sqrt(float(residuals @ residuals) / (n - 2) / sxx)
-    half = float(sp.t.ppf(0.5 + confidence / 2, n - 2)) * se
+    half = float(special.stdtrit(n - 2, 0.5 + confidence / 2)) * se
     return PRBResult(prb=slope, ci=Interval(slope - half, slope + half), confidence=confidence, n=n)
 
 
@@ -147,7 +147,7 @@ def rank_interval(sorted_ratios: np.ndarray, *, confidence: float) -> Interval:
     """The rank-based (distribution-free) interval of a median: the sorted ratios at positions
     ceil(n/2 - z sqrt(n)/2) and floor(1 + n/2 + z sqrt(n)/2), counting from 1, clipped to the sample."""
     n = sorted_ratios.size
-    z = float(sp.norm.ppf(0.5 + confidence / 2))
+    z = float(special.ndtri(0.5 + confidence / 2))
     low = min(max(math.ceil(n / 2 - z * math.sqrt(n) / 2), 1), n)
     high = min(max(math.floor(1 + n / 2 + z * math.sqrt(n) / 2), 1), n)
     return Interval(float(sorted_ratios[low - 1]), float(sorted_ratios[high - 1]))
@@ -493,8 +493,8 @@ def sales_chasing(
     q1, median, q3 = np.percentile(r, [25, 50, 75])
     scale = max((q3 - q1) / 1.349, 1e-9)
     in_band = int(np.count_nonzero(np.abs(r - target) <= band))
-    expected = float(sp.norm.cdf(target + band, median, scale) - sp.norm.cdf(target - band, median, scale))
-    p_band = float(sp.binom.sf(in_band - 1, n, max(expected, 1e-12)))
+    expected = float(special.ndtr((target + band - median) / scale) - special.ndtr((target - band - median) / scale))
+    p_band = float(_at_least(in_band, n, max(expected, 1e-12)))
     observed = in_band / n
     distribution = ChasingTest(
         statistic=observed,
@@ -512,7 +512,7 @@ def sales_chasing(
         r, centre - neighbourhood / 2, side="left"
     )
     share = window / neighbourhood
-    p_values = sp.binom.sf(in_window - 1, around, share)
+    p_values = _at_least(in_window, around, share)
     best = int(np.argmin(p_values))
     tests = max(1, math.ceil((r[-1] - r[0]) / window))  # distinct windows the maximum was taken over
     p_jump = min(1.0, float(p_values[best]) * tests)
@@ -528,6 +528,13 @@ def sales_chasing(
         ),
     )
     return ChasingResult(distribution=distribution, cdf_jump=cdf_jump)
+
+
+def _at_least(k, n, p):
+    """P(X >= k) for X ~ Binomial(n, p), elementwise (1 where k <= 0)."""
+    k, n = np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    tail = special.bdtrc(np.maximum(k - 1, 0), n, p)
+    return np.where(k <= 0, 1.0, np.where(k > n, 0.0, tail))
 
 
 # -- standards ---------------------------------------------------------------------------------------------

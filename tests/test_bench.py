@@ -122,3 +122,16 @@ def test_first_difference_names_the_first_differing_place():
     assert found == "results[1].value: '2.00' vs '2.0'"
     assert "keys" in first_difference({"a": 1, "b": 2}, {"b": 2, "a": 1})  # key order is part of the JSON
     assert first_difference({"a": 1}, {"a": 1.0}) == "a: 1 vs 1.0"  # 1 and 1.0 render differently
+
+
+def test_the_ratio_study_bench_computes_the_same_point_estimates_both_ways():
+    """The bench's comparison is real: ours and the pandas baseline agree on every point estimate."""
+    from bench.ratio_study import baseline, compare, make_sales, ours
+
+    values, prices, strata = make_sales(3000, 3, seed=1)
+    differences = compare(ours(values, prices, strata, 50, 1), baseline(values, prices, strata, 50, 1))
+    assert differences["strata_compared"] == 3
+    assert max(differences["point_relative"].values()) < 1e-9
+    assert max(differences["interval_width_relative"].values()) < 0.6  # 50 resamples: rough, but the same scale
+    shifted = ours(values * 1.5, prices, strata, 50, 1)  # a different assessment is told apart
+    assert compare(shifted, baseline(values, prices, strata, 50, 1))["point_relative"]["median"] > 0.4

@@ -42,6 +42,8 @@ def test_the_defaults_and_bentons_shipped_settings_are_valid():
         "max_ratio": 1.75,
         "sale_price_deduction": 0.01,
         "iqr_multiplier": None,
+        "max_excluded_share": 0.05,
+        "study_period_start": "05-01",
         "min_sales": 5,
     }
 
@@ -63,7 +65,7 @@ def test_every_problem_is_reported_at_once_with_its_path():
         "settings.valid_sale_codes: code 4 ('123456') is longer than PACS's five characters.",
         "settings.valid_sale_codes: code 5 must not be empty.",
         "settings.ratio_study: unknown key 'x'; the keys are min_ratio, max_ratio, min_sales, sale_price_deduction, "
-        "iqr_multiplier.",
+        "iqr_multiplier, max_excluded_share, study_period_start.",
         "settings.ratio_study.min_ratio: must be a number, not '0.2'.",
         "settings.ratio_study.max_ratio: must be a number, not true/false (true).",
         "settings.ratio_study.min_sales: must be a whole number, not a number (2.5).",

@@ -140,6 +140,8 @@ def test_benton_config_creates_the_county_its_role_groups_and_its_users():
             "min_sales": 5,
             "sale_price_deduction": 0.01,
             "iqr_multiplier": None,
+            "max_excluded_share": 0.05,
+            "study_period_start": "05-01",
         },
         "local_crs_epsg": 2927,
         "assessment_date": "01-01",

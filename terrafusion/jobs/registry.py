@@ -32,6 +32,7 @@ class JobKind:
     example_parameters: dict[str, Any] = field(default_factory=dict)  # valid parameters: docs and tests
     queue_name: str = "default"
     result: type | None = None  # a DRF Serializer documenting the result summary (OpenAPI), if the kind has one
+    example_result: dict[str, Any] | None = None  # a valid result summary (tests); None: any JSON is valid
 
     def __post_init__(self) -> None:
         registered = _KINDS.get(self.slug)

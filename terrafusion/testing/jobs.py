@@ -23,9 +23,13 @@ def least_role_with(codename: str) -> str:
     return min((role for role, codenames in ROLES.items() if codename in codenames), key=lambda r: len(ROLES[r]))
 
 
+def result_of(kind: JobKind) -> dict:
+    return RESULT if kind.example_result is None else kind.example_result
+
+
 def completed_job(kind: JobKind, county):
     """A completed job of the kind with a result summary and two files (a CSV, its main one, and a chart)."""
-    job = kind.model.objects.create(county=county, status=JobStatus.COMPLETED, result=RESULT)
+    job = kind.model.objects.create(county=county, status=JobStatus.COMPLETED, result=result_of(kind))
     job.files = [
         {
             "name": name,
@@ -81,7 +85,7 @@ def job_kind_contracts(kind: JobKind) -> dict[str, type[EndpointContract]]:
 
     class JobResults(ReadJob):
         def check_allowed_response(self, response, target):
-            assert response.json()["result"] == RESULT
+            assert response.json()["result"] == result_of(kind)
 
     class JobDownload(ReadJob):
         def check_allowed_response(self, response, target):
