@@ -198,16 +198,19 @@ def vei(values, prices, *, confidence: float = 0.90) -> VEIResult:
     proxy = 0.5 * p + 0.5 * v / median
     edges = np.percentile(proxy, np.linspace(0, 100, count + 1)[1:-1])
     group_of = np.searchsorted(edges, proxy, side="left")
+    order = np.lexsort((r, group_of))  # by group, then ratio: each group's ratios come sorted
+    bounds = np.searchsorted(group_of[order], np.arange(count + 1))
     groups = []
     for g in range(count):
-        members = group_of == g
-        ratios = np.sort(r[members])
-        if ratios.size == 0:  # ties in the proxy can empty a group
+        members = order[bounds[g] : bounds[g + 1]]
+        if members.size == 0:  # ties in the proxy can empty a group
             continue
+        ratios = r[members]
+        middle = (members.size - 1) // 2
         groups.append(
             VEIGroup(
-                n=int(ratios.size),
-                median=float(np.median(ratios)),
+                n=int(members.size),
+                median=float((ratios[middle] + ratios[members.size // 2]) / 2),
                 ci=rank_interval(ratios, confidence=confidence),
                 proxy_low=float(proxy[members].min()),
                 proxy_high=float(proxy[members].max()),
@@ -332,7 +335,7 @@ def bootstrap_ci(
         group_array = np.asarray(groups)
         if group_array.shape != v.shape:
             raise RatioInputError(f"groups has {group_array.size} labels for {v.size} sales.")
-        labels, inverse = np.unique(group_array, return_inverse=True)
+        labels, inverse = factorize(group_array)
     order = np.argsort(inverse, kind="stable")  # by group
     bounds = np.searchsorted(inverse[order], np.arange(len(labels) + 1))
     groups_data = []
@@ -370,6 +373,21 @@ def bootstrap_ci(
     return results
 
 
+def factorize(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct labels in sorted order, each label's index among them): np.unique(return_inverse=True),
+    without sorting every label (a sort of 200,000 text labels costs 0.2 s; a dict pass a tenth of it)."""
+    if labels.dtype != object:
+        return np.unique(labels, return_inverse=True)
+    first: dict = {}
+    codes = np.fromiter((first.setdefault(label, len(first)) for label in labels), dtype=np.intp, count=labels.size)
+    keys = np.empty(len(first), dtype=object)
+    keys[:] = list(first)
+    order = np.argsort(keys, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return keys[order], rank[codes]
+
+
 def _label(label):
     return label.item() if isinstance(label, np.generic) else label
 
@@ -385,15 +403,16 @@ def _resample(ratios: np.ndarray, pairs: np.ndarray, rng, rows: int) -> np.ndarr
     half = n // 2
     index = rng.integers(0, n, (rows, n), dtype=np.uint16 if n <= np.iinfo(np.uint16).max else np.uint32)
     resampled = ratios[index]
-    resampled.partition([half] if n % 2 else [half - 1, half], axis=1)
-    if n % 2:
-        median = resampled[:, half].astype(np.float64)
-    else:
-        median = 0.5 * (resampled[:, half - 1].astype(np.float64) + resampled[:, half])
-    bottom = resampled[:, :half].sum(axis=1, dtype=np.float64)
-    top = resampled[:, n - half :].sum(axis=1, dtype=np.float64)
-    total = bottom + top + (resampled[:, half] if n % 2 else 0.0)
-    sums = pairs[index].sum(axis=1, dtype=np.complex128)
+    # One kth only: partitioning around two (the middle pair of an even sample) costs four times as much; the
+    # lower of the pair is the largest of the bottom half.
+    resampled.partition(half, axis=1)
+    upper_middle = resampled[:, half].astype(np.float64)
+    median = upper_middle if n % 2 else 0.5 * (resampled[:, :half].max(axis=1) + upper_middle)
+    # float32 sums (numpy sums pairwise): their error, about 1e-7 of the sum, is far below the COD's last digit.
+    bottom = resampled[:, :half].sum(axis=1).astype(np.float64)
+    top = resampled[:, n - half :].sum(axis=1).astype(np.float64)
+    total = bottom + top + (upper_middle if n % 2 else 0.0)
+    sums = pairs[index].sum(axis=1)
     return np.stack([median, 100.0 * (top - bottom) / (n * median), total / n * sums.imag / sums.real])
 
 
@@ -618,11 +637,10 @@ def stratified_study(
     standards = standards or {}
     default = overall_standards or Standards()
     options = {"resamples": resamples, "confidence": confidence, "seed": seed, "workers": workers}
-    intervals = bootstrap_ci(v, p, labels, **options) if resamples else {}
-    order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
-    keys, starts = np.unique(sorted_labels, return_index=True)
-    bounds = [*starts, len(order)]
+    keys, codes = factorize(labels)
+    intervals = bootstrap_ci(v, p, codes, **options) if resamples else {}
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
     result = {
         "confidence": confidence,
         "resamples": resamples,
@@ -631,7 +649,7 @@ def stratified_study(
                 key,
                 v[order[bounds[i] : bounds[i + 1]]],
                 p[order[bounds[i] : bounds[i + 1]]],
-                intervals.get(key),
+                intervals.get(i),
                 standards.get(key, default),
             )
             for i, key in enumerate(keys)

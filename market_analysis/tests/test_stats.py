@@ -173,6 +173,22 @@ def test_bootstrap_of_a_group_too_small_gives_no_interval():
     assert result["b"].median is not None
 
 
+@pytest.mark.parametrize("n", [2, 3, 10, 11, 1000, 1001])
+def test_each_resample_gets_exactly_the_median_cod_and_prd_of_its_sales(n):
+    """The partition-based kernel against numpy's own statistics of the very same resampled sales."""
+    values, prices = sample(n, seed=n)
+    ratios = (values / prices).astype(np.float32)
+    pairs = (values.astype(np.float32) + 1j * prices.astype(np.float32)).astype(np.complex64)
+    fast = stats._resample(ratios, pairs, np.random.default_rng(9), 50)
+    drawn = np.random.default_rng(9).integers(0, n, (50, n), dtype=np.uint16)  # the same draws
+    for row, index in enumerate(drawn):
+        v, p = values[index].astype(np.float32), prices[index].astype(np.float32)
+        r = ratios[index].astype(np.float64)
+        median = np.median(r)
+        expected = [median, 100 * np.mean(np.abs(r - median)) / median, r.mean() / (v.sum() / p.sum())]
+        np.testing.assert_allclose(fast[:, row], expected, rtol=2e-5, atol=1e-6)
+
+
 def test_a_group_above_65535_sales_is_resampled_too():
     """Large groups (a county's whole sample) draw uint32 indexes; their intervals are as narrow as theory says."""
     values, prices = sample(70_000, seed=4)
