@@ -341,6 +341,19 @@ class ConfigSerializer(serializers.Serializer):
         return value
 
 
+# Washington's ratio-study rules (WAC 458-53-070) as county settings: Benton's county.yaml has them, the demo
+# county (a Washington county) is made with them, and ratio studies fall back on them under Washington rules.
+WASHINGTON_RATIO_STUDY = {
+    "min_ratio": 0.25,
+    "max_ratio": 1.75,
+    "max_excluded_share": 0.05,
+    "sale_price_deduction": 0.01,
+    "study_period_start": "05-01",
+    "iqr_multiplier": None,
+    "min_sales": 5,
+}
+
+
 class RatioStudySerializer(ConfigSerializer):
     """Ratio-study limits. Washington's are in WAC 458-53-070: ratios 0.25-1.75, 1% deducted for personal property."""
 

@@ -17,7 +17,8 @@ class TimeIndex(models.Model):
     """A county's monthly market index, made by a `time_adjustment` job from its valid sales.
 
     Valuation and later ratio studies read the newest one (`time_index_current`) to bring sale prices to the
-    valuation date: a price of month m times that month's `factor`.
+    valuation date: a price of month m times that month's `factor`; `services.time_factors` also covers dates
+    before the first month (its level) and after the last (the recent trend), and other target dates.
     """
 
     COUNTY_FIELD = "county_id"
@@ -29,7 +30,7 @@ class TimeIndex(models.Model):
     method = models.CharField(max_length=20, choices=TimeIndexMethod.choices)
     valuation_date = models.DateField(help_text="The date the factors adjust prices to.")
     first_month = models.DateField()
-    last_month = models.DateField(help_text="The last month with sales; later months take its index.")
+    last_month = models.DateField(help_text="The last month with sales; later months follow recent_trend.")
     sales_used = models.PositiveIntegerField()
     monthly_trend = models.FloatField(help_text="Average change of log price per month over the index.")
     recent_trend = models.FloatField(
@@ -60,7 +61,9 @@ class TimeIndexMonth(models.Model):
     month = models.DateField(help_text="The first day of the month.")
     index = models.FloatField(help_text="Price level of the month relative to the valuation date (1.0 there).")
     factor = models.FloatField(help_text="Multiplies a price of this month to bring it to the valuation date.")
-    sales = models.PositiveIntegerField(help_text="Valid sales of the month in the regression.")
+    sales = models.PositiveIntegerField(
+        help_text="Valid sales of the month in the regression (0: no sales, its level interpolated)."
+    )
 
     objects = CountyScopedQuerySet.as_manager()
 

@@ -13,12 +13,14 @@ import datetime
 import io
 import itertools
 import math
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from django.db import transaction
 
+from counties.config import WASHINGTON_RATIO_STUDY
 from counties.models import County
 from market_analysis import stats
 from market_analysis.choices import Analysis, Period, Stratification, TimeIndexMethod, Trimming
@@ -30,11 +32,14 @@ from market_analysis.selectors import (
     time_index_current,
     valid_sales,
 )
+from market_analysis.time_index import TimeIndexError, hedonic_time_index, level_at
 
-DAYS_PER_MONTH = 30.4375
 DEFAULT_VALUE_BANDS = [200_000, 300_000, 400_000, 500_000, 750_000]
-# Washington's rules where a county's settings leave them out (WAC 458-53-070).
-WASHINGTON = {"sale_price_deduction": 0.01, "max_excluded_share": 0.05, "study_period_start": "05-01"}
+DEFAULT_IQR_MULTIPLIER = 3.0
+# IAAO Standard on Ratio Studies, Table 9.1: COD limits by property group, keyed by Washington DOR land-use code
+# (Benton's and the demo's class codes): single-family 15, small multi-family 15, income-producing 20, vacant
+# land 25. A class not listed is judged as residential (15).
+COD_LIMITS_BY_CLASS = {"11": 15.0, "12": 15.0, "13": 20.0, "51": 20.0, "91": 25.0}
 
 
 def _charts():
@@ -85,17 +90,26 @@ def study_window(county: County, parameters: Mapping) -> tuple[datetime.date, da
     the roll year's valuation date."""
     roll_year = parameters["roll_year"]
     if parameters.get("washington_rules"):
-        start = county.settings["ratio_study"].get("study_period_start") or WASHINGTON["study_period_start"]
+        start = _washington_setting(county, "study_period_start")
         default_from = _month_day(start, roll_year - 1)
     else:
         default_from = _month_day(valuation_date(county, roll_year).strftime("%m-%d"), roll_year - 1)
-    default_to = _month_day(default_from.strftime("%m-%d"), default_from.year + 1) - datetime.timedelta(days=1)
-    return _date(parameters.get("sale_date_from")) or default_from, _date(parameters.get("sale_date_to")) or default_to
+    given_from, given_to = _date(parameters.get("sale_date_from")), _date(parameters.get("sale_date_to"))
+    if given_from and not given_to:  # one date given: the twelve months from it, or to it
+        return given_from, _year_after(given_from) - datetime.timedelta(days=1)
+    if given_to and not given_from:
+        return _year_after(given_to, years=-1) + datetime.timedelta(days=1), given_to
+    return given_from or default_from, given_to or _year_after(default_from) - datetime.timedelta(days=1)
 
 
-def months_between(start: np.ndarray, end) -> np.ndarray:
-    """Months (of 30.4375 days) from each `start` date to `end`."""
-    return (np.datetime64(end, "D") - start.astype("datetime64[D]")).astype(np.float64) / DAYS_PER_MONTH
+def _year_after(day: datetime.date, years: int = 1) -> datetime.date:
+    return _month_day(day.strftime("%m-%d"), day.year + years)
+
+
+def _washington_setting(county: County, name: str):
+    """A Washington rule from the county's ratio-study settings, or the state's where they leave it out."""
+    value = county.settings["ratio_study"].get(name)
+    return WASHINGTON_RATIO_STUDY[name] if value is None else value
 
 
 def month_of(dates: np.ndarray) -> np.ndarray:
@@ -106,13 +120,8 @@ def month_of(dates: np.ndarray) -> np.ndarray:
 
 
 def time_index_build(*, county: County, job: MarketAnalysisJob, parameters: Mapping) -> Result:
-    """Fit the county's monthly market index to its valid sales and store it (a TimeIndex and its months).
-
-    Hedonic time-dummy regression: log(price) on a dummy per month, neighborhood and class dummies, log living
-    area, effective age, quality and condition for improved parcels, log land area (apart for vacant land).
-    The month coefficients are the index; months after the last with sales, up to the valuation date, follow
-    the trend of the last `trend_months` months.
-    """
+    """Fit the county's monthly market index to its valid sales (`time_index.hedonic_time_index`) and store it
+    (a TimeIndex and a row for every month)."""
     roll_year = parameters["roll_year"]
     target = valuation_date(county, roll_year)
     date_to = _date(parameters.get("sale_date_to")) or target - datetime.timedelta(days=1)
@@ -125,35 +134,22 @@ def time_index_build(*, county: County, job: MarketAnalysisJob, parameters: Mapp
             f"A time index needs at least {parameters['min_sales']} valid sales with a land area; "
             f"{county.name} has {len(sales)} from {date_from} to {date_to}."
         )
-    months = month_of(sales["sale_date"])
-    month_labels, month_of_sale = np.unique(months, return_inverse=True)
-    design, names = _hedonic_design(sales, month_of_sale, len(month_labels))
-    y = np.log(sales["sale_price"])
-    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
-    residuals = y - design @ coefficients
-    r_squared = 1.0 - float(residuals @ residuals) / float(((y - y.mean()) ** 2).sum())
-    log_level = np.concatenate([[0.0], coefficients[1 : len(month_labels)]])  # first month is the reference
-    counts = np.bincount(month_of_sale, minlength=len(month_labels))
-    month_number = (month_labels - month_labels[0]).astype(np.int64).astype(np.float64)
-    trend = float(np.polyfit(month_number, log_level, 1, w=np.sqrt(counts))[0])
-    recent = month_number >= month_number[-1] - parameters["trend_months"] + 1
-    recent_trend = float(np.polyfit(month_number[recent], log_level[recent], 1, w=np.sqrt(counts[recent]))[0])
-    # The valuation date's level: the last month's (at mid-month) carried forward by the recent trend.
-    last_mid = month_labels[-1].astype("datetime64[D]") + 14
-    level_at_target = log_level[-1] + recent_trend * months_between(np.array([last_mid]), target)[0]
-    index = np.exp(log_level - level_at_target)
+    try:
+        fitted = hedonic_time_index(sales.columns, valuation_date=target, trend_months=parameters["trend_months"])
+    except TimeIndexError as exc:
+        raise AnalysisError(f"{county.name}: {exc}") from None
     with transaction.atomic():
         time_index = TimeIndex.objects.create(
             county=county,
             job=job,
             method=TimeIndexMethod.HEDONIC,
             valuation_date=target,
-            first_month=month_labels[0].astype(datetime.date),
-            last_month=month_labels[-1].astype(datetime.date),
+            first_month=fitted.months[0].astype(datetime.date),
+            last_month=fitted.months[-1].astype(datetime.date),
             sales_used=len(sales),
-            monthly_trend=trend,
-            recent_trend=recent_trend,
-            r_squared=r_squared,
+            monthly_trend=fitted.monthly_trend,
+            recent_trend=fitted.recent_trend,
+            r_squared=fitted.r_squared,
         )
         TimeIndexMonth.objects.bulk_create(
             TimeIndexMonth(
@@ -164,11 +160,11 @@ def time_index_build(*, county: County, job: MarketAnalysisJob, parameters: Mapp
                 factor=float(1.0 / level),
                 sales=int(count),
             )
-            for month, level, count in zip(month_labels, index, counts, strict=True)
+            for month, level, count in zip(fitted.months, fitted.index, fitted.sales, strict=True)
         )
     rows = [
         {"month": str(month), "index": round(float(level), 6), "factor": round(float(1 / level), 6), "sales": int(c)}
-        for month, level, c in zip(month_labels, index, counts, strict=True)
+        for month, level, c in zip(fitted.months, fitted.index, fitted.sales, strict=True)
     ]
     summary = {
         "analysis": Analysis.TIME_ADJUSTMENT,
@@ -178,15 +174,15 @@ def time_index_build(*, county: County, job: MarketAnalysisJob, parameters: Mapp
         "valuation_date": str(target),
         "sale_dates": [str(date_from), str(date_to)],
         "sales_used": len(sales),
-        "r_squared": round(r_squared, 4),
-        "monthly_trend": trend,
-        "annual_change": math.expm1(12 * trend),
-        "recent_trend": recent_trend,
-        "regressors": len(names),
+        "r_squared": round(fitted.r_squared, 4),
+        "monthly_trend": fitted.monthly_trend,
+        "annual_change": math.expm1(12 * fitted.monthly_trend),
+        "recent_trend": fitted.recent_trend,
+        "regressors": fitted.regressors,
         "months": rows,
     }
     chart = _charts().lines(
-        {"market index (1.00 at the valuation date)": ([m.astype(datetime.date) for m in month_labels], index)},
+        {"market index (1.00 at the valuation date)": ([m.astype(datetime.date) for m in fitted.months], fitted.index)},
         ylabel="price level",
         title=f"{county.name}: monthly market index, {len(sales):,} valid sales",
     )
@@ -196,55 +192,17 @@ def time_index_build(*, county: County, job: MarketAnalysisJob, parameters: Mapp
     ]
 
 
-def _hedonic_design(sales: SalesColumns, month_of_sale: np.ndarray, month_count: int) -> tuple[np.ndarray, list[str]]:
-    """The regression's design matrix: intercept + month dummies (first month left out), then the controls."""
-    n = len(sales)
-    improved = np.isfinite(sales["living_area"]) & (sales["living_area"] > 0)
-    columns: list[np.ndarray] = [np.ones(n)]
-    names = ["intercept"]
-    months = np.zeros((n, month_count - 1))
-    later = month_of_sale > 0
-    months[np.flatnonzero(later), month_of_sale[later] - 1] = 1.0
-    columns.extend(months.T)
-    names.extend(f"month {i}" for i in range(1, month_count))
-    year = sales["sale_date"].astype("datetime64[Y]").astype(np.int64) + 1970
-    effective = np.where(np.isfinite(sales["effective_year"]), sales["effective_year"], year)
-    log_land = np.log(sales["land_area_sqft"])
-    columns += [
-        improved.astype(float),
-        np.where(improved, np.log(np.where(improved, sales["living_area"], 1.0)), 0.0),
-        np.where(improved, np.maximum(0, year - effective), 0.0),
-        np.where(improved, log_land, 0.0),
-        np.where(improved, 0.0, log_land),
-    ]
-    names += ["improved", "log living area", "age", "log land (improved)", "log land (vacant)"]
-    for name in ("neighborhood", "class_code", "quality", "condition"):
-        labels, codes = np.unique(sales[name], return_inverse=True)
-        for level in range(1, len(labels)):  # the first level is the reference
-            columns.append((codes == level).astype(float))
-            names.append(f"{name} {labels[level]}")
-    return np.column_stack(columns), names
-
-
 def time_factors(time_index: TimeIndex, dates: np.ndarray, target: datetime.date) -> np.ndarray:
-    """Factors that bring prices of `dates` to `target` by the index: level(target) / level(month of the sale).
-
-    Months before the index's first take its first level; months after its last follow its recent trend (as
-    the valuation date does, where the level is 1).
-    """
+    """Factors that bring prices of `dates` to `target` by the index: level(target) / level(date)
+    (`time_index.level_at`: the month's level, the first month's before it, the recent trend after the last)."""
     months = sorted(time_index.months.all(), key=lambda m: m.month)
     labels = np.array([m.month for m in months], dtype="datetime64[M]")
     levels = np.array([m.index for m in months])
 
-    def level(when: np.ndarray) -> np.ndarray:
-        month = month_of(when)
-        position = np.clip(np.searchsorted(labels, month), 0, len(labels) - 1)
-        inside = levels[position]
-        mid = labels[-1].astype("datetime64[D]") + 14
-        beyond = levels[-1] * np.exp(time_index.recent_trend * -months_between(when.astype("datetime64[D]"), mid))
-        return np.where(month > labels[-1], beyond, inside)
+    def level(when) -> np.ndarray:
+        return level_at(labels, levels, time_index.recent_trend, time_index.valuation_date, when)
 
-    return level(np.array([target], dtype="datetime64[D]"))[0] / level(dates)
+    return level(np.array([target], dtype="datetime64[D]"))[0] / level(np.asarray(dates, dtype="datetime64[D]"))
 
 
 # -- strata ---------------------------------------------------------------------------------------------------------
@@ -308,13 +266,20 @@ def ratio_study(*, county: County, parameters: Mapping) -> Result:
         if time_index is None
         else {"time_index": time_index.pk, "job": str(time_index.job_id), "to": str(valuation_date(county, roll_year))}
     )
-    washington = None
-    if parameters.get("washington_rules"):
-        washington = _washington_rules(county, prices, values, status, reason)
-    summary["washington_rules"] = washington
+    washington = bool(parameters.get("washington_rules"))
+    summary["ratio_limits"] = _ratio_limits(county, prices, values, status, reason, washington=washington)
+    summary["washington_rules"] = (
+        {
+            "sale_price_deduction": _washington_setting(county, "sale_price_deduction"),
+            "study_period_start": _washington_setting(county, "study_period_start"),
+            "max_excluded_share": _washington_setting(county, "max_excluded_share"),
+        }
+        if washington
+        else None
+    )
 
     strata = strata_of(sales, values, parameters["stratify_by"], parameters.get("value_bands") or DEFAULT_VALUE_BANDS)
-    trimming = _trim(parameters, values, prices, strata, status, reason)
+    trimming = _trim(county, parameters, values, prices, strata, status, reason)
     summary["trimming"] = trimming
     used = status == "used"
     if not used.any():
@@ -323,16 +288,17 @@ def ratio_study(*, county: County, parameters: Mapping) -> Result:
             f"none with a {source} value for {roll_year} (after the rules asked for)."
         )
     # IAAO's COD limit depends on the property group: each stratum is judged as its most common class.
-    base = stats.Standards(min_sales=int(county.settings.get("ratio_study", {}).get("min_sales", 5)))
+    base = stats.Standards(min_sales=county.settings["ratio_study"]["min_sales"])
     classes = sales["class_code"][used]
     standards = {
-        label: base.for_group(_modal(classes[strata[used] == label]), stats.COD_LIMITS_BY_CLASS)
+        label: base.for_group(_modal(classes[strata[used] == label]), COD_LIMITS_BY_CLASS)
         for label in np.unique(strata[used])
     }
     study = stats.stratified_study(
         values[used], prices[used], strata[used], standards=standards,
-        overall_standards=base.for_group(_modal(classes), stats.COD_LIMITS_BY_CLASS),
-        resamples=parameters["resamples"], confidence=parameters["confidence"], seed=parameters.get("seed"),
+        overall_standards=base.for_group(_modal(classes), COD_LIMITS_BY_CLASS),
+        resamples=parameters["resamples"], confidence=parameters["confidence"],
+        seed=parameters.get("seed", secrets.randbits(63)),  # recorded in the result: any study can be rerun
     )  # fmt: skip
     summary["sales"] = {
         "selected": n,
@@ -360,43 +326,51 @@ def ratio_study(*, county: County, parameters: Mapping) -> Result:
     return summary, files
 
 
-def _washington_rules(
-    county: County, prices: np.ndarray, values: np.ndarray, status: np.ndarray, reason: np.ndarray
-) -> dict:
-    """WAC 458-53-070: deduct 1% of each price for personal property, then exclude ratios outside 0.25-1.75
-    unless more than 5% of the sales fall outside (then all stay in). Changes `prices`, `status`, `reason`."""
+def _ratio_limits(
+    county: County, prices: np.ndarray, values: np.ndarray, status: np.ndarray, reason: np.ndarray, *,
+    washington: bool,
+) -> dict:  # fmt: skip
+    """Exclude the sales whose ratio is outside the county's `min_ratio`-`max_ratio` (marking `status` and
+    `reason` of the study's working arrays in place).
+
+    Under Washington's rules (WAC 458-53-070), 1% of each price is deducted first (changing `prices`), and
+    each limit applies only while the sales beyond it are at most 5% of the study's sales: when more fall
+    under 25% (or over 175%), they all stay in, judged side by side as the rule counts "either one of the
+    criteria".
+    """
     settings = county.settings["ratio_study"]
-    deduction = settings.get("sale_price_deduction", WASHINGTON["sale_price_deduction"])
-    max_share = settings.get("max_excluded_share", WASHINGTON["max_excluded_share"])
     low, high = settings["min_ratio"], settings["max_ratio"]
-    prices *= 1.0 - deduction
+    if washington:
+        prices *= 1.0 - _washington_setting(county, "sale_price_deduction")
     candidates = status == "used"
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = values / prices
-    outside = candidates & ((ratios < low) | (ratios > high))
-    share = float(outside.sum() / max(1, candidates.sum()))
-    applied = share <= max_share
-    if applied:
-        for i in np.flatnonzero(outside):
-            side = f"under the limit {low}" if ratios[i] < low else f"over the limit {high}"
-            status[i], reason[i] = "excluded", f"ratio {ratios[i]:.3f} {side} (WAC 458-53-070)"
-    return {
-        "sale_price_deduction": deduction,
-        "ratio_limits": [low, high],
-        "outside_limits": int(outside.sum()),
-        "share_outside": round(share, 4),
-        "max_excluded_share": max_share,
-        "limits_applied": applied,
-    }
+    total = max(1, int(candidates.sum()))
+    max_share = _washington_setting(county, "max_excluded_share") if washington else None
+    summary: dict = {"limits": [low, high], "max_excluded_share": max_share}
+    for side, beyond, words in (
+        ("below", candidates & (ratios < low), f"under the limit {low}"),
+        ("above", candidates & (ratios > high), f"over the limit {high}"),
+    ):
+        share = int(beyond.sum()) / total
+        excluded = max_share is None or share <= max_share
+        summary[side] = {"sales": int(beyond.sum()), "share": round(share, 4), "excluded": excluded}
+        if excluded:
+            rule = " (WAC 458-53-070)" if washington else " (the county's ratio limits)"
+            for i in np.flatnonzero(beyond):
+                status[i], reason[i] = "excluded", f"ratio {ratios[i]:.3f} {words}{rule}"
+    return summary
 
 
-def _trim(parameters: Mapping, values, prices, strata, status, reason) -> dict:
-    """IQR trimming within each stratum (a stratum's outliers are judged against its own ratios)."""
+def _trim(county: County, parameters: Mapping, values, prices, strata, status, reason) -> dict:
+    """IQR trimming within each stratum (a stratum's outliers are judged against its own ratios); the
+    multiplier asked for, else the county's `iqr_multiplier`, else IAAO's 3.0."""
     method = parameters["trimming"]
     summary = {"method": method, "trimmed": 0}
     if method == Trimming.NONE:
         return summary
-    multiplier, cap = parameters["iqr_multiplier"], parameters.get("max_trim_share")
+    multiplier = parameters.get("iqr_multiplier") or county.settings["ratio_study"].get("iqr_multiplier")
+    multiplier, cap = multiplier or DEFAULT_IQR_MULTIPLIER, parameters.get("max_trim_share")
     summary.update({"multiplier": multiplier, "max_share": cap, "strata_capped": []})
     for label in np.unique(strata):
         members = np.flatnonzero((strata == label) & (status == "used"))
@@ -553,7 +527,7 @@ def neighborhood_summary(*, county: County, parameters: Mapping) -> Result:
     totals = neighborhood_value_totals(county=county, roll_year=roll_year, value_source=source)
     parcels = parcel_values(county=county, roll_year=roll_year, value_source=source)
     sales = valid_sales(county=county, date_from=date_from, date_to=date_to, roll_year=roll_year, value_source=source)
-    min_sales = int(county.settings.get("ratio_study", {}).get("min_sales", 5))
+    min_sales = county.settings["ratio_study"]["min_sales"]
     rows = []
     for code, entry in totals.items():
         parcel_values_here = parcels["value"][(parcels["neighborhood"] == code) & np.isfinite(parcels["value"])]

@@ -16,7 +16,7 @@ and tails of the t, normal and binomial distributions (scipy.stats would cost ev
 import math
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from scipy import special
@@ -75,14 +75,21 @@ def cod(values, prices) -> float:
     """Coefficient of dispersion: 100 x the mean absolute deviation from the median ratio, over the median."""
     v, p = ratio_inputs(values, prices)
     r = v / p
-    median = np.median(r)
-    return float(100.0 * np.mean(np.abs(r - median)) / median)
+    return _cod(r, float(np.median(r)))
 
 
 def prd(values, prices) -> float:
     """Price-related differential: mean ratio over the weighted mean ratio (above 1: regressive)."""
     v, p = ratio_inputs(values, prices)
-    return float(np.mean(v / p) / (v.sum() / p.sum()))
+    return _prd(v, p, v / p)
+
+
+def _cod(r: np.ndarray, median: float) -> float:
+    return float(100.0 * np.mean(np.abs(r - median)) / median)
+
+
+def _prd(v: np.ndarray, p: np.ndarray, r: np.ndarray) -> float:
+    return float(r.mean() / (v.sum() / p.sum()))
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,10 @@ def vei(values, prices, *, confidence: float = 0.90) -> VEIResult:
     """The VEI as the IAAO's May 2026 exposure draft defines it (`../shared/data/iaao/README.md`).
 
     Each sale's value proxy is 0.5 x price + 0.5 x value / sample median ratio; sales are grouped by the
-    proxy's percentiles (numpy's linear ones); each group's median has a rank-based interval.
+    proxy's percentiles (numpy's linear ones); each group's median has a rank-based interval. The draft's
+    significance, (top group's lower bound - bottom group's upper bound) / median, is written for a positive
+    VEI; for a negative one the same gap is measured the other way (bottom's lower bound - top's upper
+    bound), so that above 0 means "the intervals do not overlap" either way.
     """
     v, p = ratio_inputs(values, prices)
     count = vei_group_count(v.size)
@@ -245,7 +255,7 @@ class RatioStatistics:
     mki: float | None
     ki: float | None
     vei: VEIResult | None
-    median_ci: Interval  # rank-based, 95%
+    median_ci: Interval  # rank-based
     min_ratio: float
     max_ratio: float
 
@@ -253,15 +263,15 @@ class RatioStatistics:
         return asdict(self)
 
 
-def ratio_statistics(values, prices) -> RatioStatistics:
-    """Every point statistic of one sample. PRB needs 3 sales and VEI 20: below that they are None, as are
-    MKI/KI, PRB and VEI when every price (or value proxy) is the same."""
+def ratio_statistics(values, prices, *, confidence: float = 0.95) -> RatioStatistics:
+    """Every point statistic of one sample, PRB's and the median's (rank) intervals at `confidence`. PRB needs
+    3 sales and VEI 20: below that they are None, as are MKI/KI and PRB when every price is the same."""
     v, p = ratio_inputs(values, prices)
     r = v / p
     ordered = np.sort(r)
     median = float(np.median(ordered))
     try:
-        slope = prb(v, p)
+        slope = prb(v, p, confidence=confidence)
     except RatioInputError:
         slope = None
     try:
@@ -277,13 +287,13 @@ def ratio_statistics(values, prices) -> RatioStatistics:
         median=median,
         mean=float(r.mean()),
         weighted_mean=float(v.sum() / p.sum()),
-        cod=float(100.0 * np.mean(np.abs(r - median)) / median),
-        prd=float(r.mean() / (v.sum() / p.sum())),
+        cod=_cod(r, median),
+        prd=_prd(v, p, r),
         prb=slope,
         mki=mki,
         ki=ki,
         vei=indicator,
-        median_ci=rank_interval(ordered, confidence=0.95),
+        median_ci=rank_interval(ordered, confidence=confidence),
         min_ratio=float(ordered[0]),
         max_ratio=float(ordered[-1]),
     )
@@ -309,8 +319,8 @@ BLOCK_ELEMENTS = 1 << 21  # resampled sales held at once per group (16 MB of flo
 
 
 def bootstrap_ci(
-    values, prices, groups=None, *, resamples: int = 1000, confidence: float = 0.95, seed: int | None = None,
-    workers: int = 2,
+    values, prices, groups=None, *, resamples: int = 1000, confidence: float = 0.95,
+    seed: int | np.random.SeedSequence | None = None, workers: int = 2,
 ) -> dict:  # fmt: skip
     """Bootstrap percentile intervals of median, COD and PRD for every group at once: {group: BootstrapCI}.
 
@@ -340,7 +350,8 @@ def bootstrap_ci(
     bounds = np.searchsorted(inverse[order], np.arange(len(labels) + 1))
     groups_data = []
     units = []  # (group, first resample, last resample + 1, stream): the pieces the threads share
-    for g, stream in enumerate(np.random.SeedSequence(seed).spawn(len(labels))):
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    for g, stream in enumerate(root.spawn(len(labels))):
         members = order[bounds[g] : bounds[g + 1]]
         gv, gp = v[members], p[members]
         groups_data.append(
@@ -491,15 +502,18 @@ class ChasingResult:
 
 
 def sales_chasing(
-    values, prices, *, target: float = 1.0, band: float = 0.02, window: float = 0.01, neighbourhood: float = 0.10,
-    alpha: float = 0.001, min_excess: float = 1.5,
+    values, prices, *, target: float = 1.0, band: float = 0.02, window: float = 0.01, alpha: float = 0.001,
+    min_excess: float = 1.5,
 ) -> ChasingResult:  # fmt: skip
     """The two tests of Appendix E for values chased toward sale prices (which piles ratios up near `target`).
 
     - Distribution test: the share of ratios within `target` -/+ `band`, against the share a normal
       distribution with the sample's robust centre and spread (median, IQR / 1.349) puts there.
     - Jump-in-CDF test: the largest rise of the empirical CDF over any `window` of ratios, against the rise
-      the sales around it (within `neighbourhood`) predict if their density were smooth there.
+      the sales around it predict if their density were smooth there. "Around" is half a robust standard
+      deviation wide (at least 3 windows), clipped to the sample's range, so that the density's own curve
+      over it is small (a normal density varies by about 1% over it), and narrower windows are used for
+      samples too uniform for `window`.
 
     A test flags when the observed share is at least `min_excess` times the expected one and a one-sided
     binomial test rejects "no excess" at `alpha` (Bonferroni-corrected over the windows the jump test tries).
@@ -516,31 +530,32 @@ def sales_chasing(
     p_band = float(_at_least(in_band, n, max(expected, 1e-12)))
     observed = in_band / n
     distribution = ChasingTest(
-        statistic=observed,
+        statistic=float(observed),
         expected=expected,
         p_value=p_band,
-        flagged=observed >= min_excess * expected and p_band < alpha,
+        flagged=bool(observed >= min_excess * expected and p_band < alpha),
         detail=f"{in_band} of {n} ratios within {target:g} -/+ {band:g}; a normal sample would have {expected * n:.0f}",
     )
 
-    # For each sale's ratio x: how many ratios fall in [x, x + window), and how many in the neighbourhood
-    # centred on that window; under a smooth density the first is a binomial draw from the second.
+    # For each sale's ratio x: how many ratios fall in [x, x + window), and how many in the span around
+    # the window's centre; under a smooth density the first is a binomial draw from the second.
+    span = max(0.5 * scale, 3 * window)
+    window = min(window, span / 3)
     in_window = np.searchsorted(r, r + window, side="left") - np.arange(n)
     centre = r + window / 2
-    around = np.searchsorted(r, centre + neighbourhood / 2, side="left") - np.searchsorted(
-        r, centre - neighbourhood / 2, side="left"
-    )
-    share = window / neighbourhood
+    low, high = np.maximum(centre - span / 2, r[0]), np.minimum(centre + span / 2, r[-1])
+    around = np.searchsorted(r, high, side="right") - np.searchsorted(r, low, side="left")
+    share = np.minimum(1.0, window / np.maximum(high - low, window))
     p_values = _at_least(in_window, around, share)
     best = int(np.argmin(p_values))
     tests = max(1, math.ceil((r[-1] - r[0]) / window))  # distinct windows the maximum was taken over
     p_jump = min(1.0, float(p_values[best]) * tests)
-    jump, expected_jump = in_window[best] / n, around[best] * share / n
+    jump, expected_jump = float(in_window[best] / n), float(around[best] * share[best] / n)
     cdf_jump = ChasingTest(
-        statistic=float(jump),
-        expected=float(expected_jump),
+        statistic=jump,
+        expected=expected_jump,
         p_value=p_jump,
-        flagged=jump >= min_excess * expected_jump and p_jump < alpha,
+        flagged=bool(jump >= min_excess * expected_jump and p_jump < alpha),
         detail=(
             f"the CDF rises {jump:.1%} between ratios {r[best]:.3f} and {r[best] + window:.3f}; "
             f"the sales around predict {expected_jump:.1%}"
@@ -571,19 +586,8 @@ class Standards:
     min_sales: int = 5
 
     def for_group(self, group: str, cod_limits: Mapping[str, float]) -> "Standards":
-        return Standards(
-            median_range=self.median_range,
-            cod_max=cod_limits.get(group, self.cod_max),
-            prd_range=self.prd_range,
-            prb_limit=self.prb_limit,
-            vei_limit=self.vei_limit,
-            min_sales=self.min_sales,
-        )
-
-
-# IAAO Table 9.1 COD limits by property group, keyed by Washington DOR land-use code (the demo's and
-# Benton's class codes): single-family 15, small multi-family 15, income-producing 20, vacant land 25.
-COD_LIMITS_BY_CLASS = {"11": 15.0, "12": 15.0, "13": 20.0, "51": 20.0, "91": 25.0}
+        """These standards with the COD limit of a property group (`cod_limits[group]`, if it has one)."""
+        return replace(self, cod_max=cod_limits.get(group, self.cod_max))
 
 
 def standards_judge(statistics: RatioStatistics, standards: Standards) -> dict:
@@ -628,7 +632,9 @@ def stratified_study(
     PRB's interval, the VEI's groups, and pass/fail against `standards` (per stratum label; default IAAO's).
 
     A stratum under its standards' `min_sales` is listed with its count and `sample_too_small`, and no
-    statistics (too few sales to say anything of it).
+    statistics (too few sales to say anything of it). `seed` (None: fresh entropy) is returned as `seed`, so
+    any study can be run again with the same intervals; the strata and the whole sample draw from separate
+    streams of it.
     """
     v, p = ratio_inputs(values, prices)
     labels = np.asarray(strata, dtype=object)
@@ -636,14 +642,17 @@ def stratified_study(
         raise RatioInputError(f"strata has {labels.size} labels for {v.size} sales.")
     standards = standards or {}
     default = overall_standards or Standards()
-    options = {"resamples": resamples, "confidence": confidence, "seed": seed, "workers": workers}
+    root = np.random.SeedSequence(seed)
+    strata_stream, overall_stream = root.spawn(2)
+    options = {"resamples": resamples, "confidence": confidence, "workers": workers}
     keys, codes = factorize(labels)
-    intervals = bootstrap_ci(v, p, codes, **options) if resamples else {}
+    intervals = bootstrap_ci(v, p, codes, seed=strata_stream, **options) if resamples else {}
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
     result = {
         "confidence": confidence,
         "resamples": resamples,
+        "seed": root.entropy,
         "strata": [
             _study_entry(
                 key,
@@ -651,22 +660,25 @@ def stratified_study(
                 p[order[bounds[i] : bounds[i + 1]]],
                 intervals.get(i),
                 standards.get(key, default),
+                confidence,
             )
             for i, key in enumerate(keys)
         ],
     }
     if overall:
-        overall_ci = bootstrap_ci(v, p, None, **options)[None] if resamples else None
-        result["overall"] = _study_entry("overall", v, p, overall_ci, default)
+        overall_ci = bootstrap_ci(v, p, None, seed=overall_stream, **options)[None] if resamples else None
+        result["overall"] = _study_entry("overall", v, p, overall_ci, default, confidence)
     return result
 
 
-def _study_entry(name, v: np.ndarray, p: np.ndarray, ci: BootstrapCI | None, standards: Standards) -> dict:
+def _study_entry(
+    name, v: np.ndarray, p: np.ndarray, ci: BootstrapCI | None, standards: Standards, confidence: float
+) -> dict:
     n = int(v.size)
     entry: dict = {"stratum": _label(name), "n": n, "sample_too_small": n < max(standards.min_sales, MIN_SALES)}
     if entry["sample_too_small"]:
         return {**entry, **dict.fromkeys(STUDY_STATISTICS), "ci": None, "vei_groups": [], "standards": None}
-    s = ratio_statistics(v, p)
+    s = ratio_statistics(v, p, confidence=confidence)
 
     def pair(interval: Interval | None) -> list[float] | None:
         return None if interval is None else [interval.low, interval.high]

@@ -438,7 +438,9 @@ class JobAdmin(CountyScopedAdmin):
         entry = job.file(name) if job is not None and job.status == JobStatus.COMPLETED else None
         if entry is None:
             raise Http404("No such result file for this job.")
-        return result_file_response(entry, inline=request.GET.get("inline") == "1")
+        # Inline only for PNG (the charts): any other type, HTML or SVG say, is a download, never rendered here.
+        inline = request.GET.get("inline") == "1" and entry["content_type"] == "image/png"
+        return result_file_response(entry, inline=inline)
 
     def _url_prefix(self) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}"
@@ -471,7 +473,7 @@ class JobAdmin(CountyScopedAdmin):
         for entry in obj.files:
             url = reverse(f"admin:{self._url_prefix()}_file", args=[obj.pk, entry["name"]])
             link = format_html('<a href="{}">{}</a> ({}, {} bytes)', url, entry["title"], entry["name"], entry["size"])
-            if entry["content_type"].startswith("image/"):
+            if entry["content_type"] == "image/png":
                 image = '{}<br><img src="{}?inline=1" alt="{}" style="max-width:100%;height:auto">'
                 link = format_html(image, link, url, entry["title"])
             items.append(format_html("<li>{}</li>", link))

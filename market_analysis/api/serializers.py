@@ -26,7 +26,7 @@ APPLIES_TO = {
     "value_bands": {RATIO_STUDY},
     "property_classes": {RATIO_STUDY, PRICE_TRENDS},
     "time_adjust": {RATIO_STUDY},
-    "washington_rules": {RATIO_STUDY, NEIGHBORHOOD_SUMMARY},
+    "washington_rules": {RATIO_STUDY},
     "trimming": {RATIO_STUDY},
     "iqr_multiplier": {RATIO_STUDY},
     "max_trim_share": {RATIO_STUDY},
@@ -80,7 +80,7 @@ class MarketAnalysisParametersSerializer(serializers.Serializer):
     )
     trimming = serializers.ChoiceField(choices=Trimming.choices, default=Trimming.NONE)
     iqr_multiplier = serializers.FloatField(
-        default=3.0, min_value=0.5, max_value=10.0, help_text="k of the IQR fences."
+        required=False, min_value=0.5, max_value=10.0, help_text="k of the IQR fences; default the county's, else 3.0."
     )
     max_trim_share = serializers.FloatField(
         required=False, min_value=0.0, max_value=0.5, help_text="Most of a stratum's sales trimmed (e.g. 0.1)."
@@ -224,7 +224,14 @@ class RatioStudyResultSerializer(serializers.Serializer):
     sale_dates = serializers.ListField(child=serializers.DateField())
     stratify_by = serializers.CharField()
     time_adjustment = serializers.DictField(allow_null=True, help_text="The time index used and the date adjusted to.")
-    washington_rules = serializers.DictField(allow_null=True, help_text="Deduction, limits, sales outside, applied.")
+    washington_rules = serializers.DictField(
+        allow_null=True, help_text="The Washington rules applied: deduction, study period start, max excluded share."
+    )
+    ratio_limits = serializers.DictField(
+        help_text="The county's ratio limits and, below and above them, how many sales, their share and whether "
+        "they were excluded."
+    )
+    seed = serializers.IntegerField(help_text="The bootstrap's seed: give it again for the same intervals.")
     trimming = serializers.DictField(help_text="Method, multiplier, cap and how many sales were trimmed.")
     sales = serializers.DictField(child=serializers.IntegerField(), help_text="selected, used, excluded, trimmed.")
     confidence = serializers.FloatField()

@@ -2,6 +2,7 @@
 small hand-made counties for Washington's rules."""
 
 import datetime
+import json
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from counties.models import County
 from market_analysis import services
 from market_analysis.admin import FIGURES
 from market_analysis.api.serializers import MarketAnalysisParametersSerializer
-from market_analysis.models import MarketAnalysisJob, TimeIndex
+from market_analysis.models import MarketAnalysisJob, TimeIndex, TimeIndexMonth
 from market_analysis.selectors import valid_sales
 from market_analysis.services import AnalysisError
 from properties.demo import demo_county_delete, demo_county_generate
@@ -101,6 +102,43 @@ def test_the_time_index_recovers_the_demo_countys_monthly_trend(demo):
     assert [f.name for f in files] == ["time-index.csv", "time-index.png"]
     assert files[0].content.decode().splitlines()[0] == "month,index,factor,sales"
     assert "a month on average" in FIGURES["time_adjustment"](summary)  # the admin's table
+    json.dumps(summary)
+
+
+@pytest.mark.django_db
+def test_time_factors_before_between_and_after_the_months_with_sales(county):
+    """An index of three months, the middle one without sales: it is interpolated; before the first month the
+    first's level holds; after the last the recent trend runs on to the valuation date (level 1)."""
+    job = MarketAnalysisJob.objects.create(county=county)
+    index = TimeIndex.objects.create(
+        county=county, job=job, method="hedonic", valuation_date=datetime.date(2025, 1, 1),
+        first_month=datetime.date(2024, 8, 1), last_month=datetime.date(2024, 10, 1), sales_used=100,
+        monthly_trend=0.01, recent_trend=0.01,
+    )  # fmt: skip
+    fitted = hedonic_time_index_rows(index, {"2024-08": 0.9, "2024-09": None, "2024-10": 0.95})
+    assert fitted["2024-09"] == pytest.approx(math.sqrt(0.9 * 0.95))  # log-linear between its neighbours
+    target = datetime.date(2025, 1, 1)
+    dates = np.array(["2024-06-15", "2024-09-10", "2024-12-15", "2025-01-01"], dtype="datetime64[D]")
+    factors = services.time_factors(index, dates, target)
+    december = math.exp(-0.01 * (datetime.date(2025, 1, 1) - datetime.date(2024, 12, 15)).days / 30.4375)
+    assert factors == pytest.approx([1 / 0.9, 1 / fitted["2024-09"], 1 / december, 1.0])
+    # To another date: the ratio of the two levels.
+    assert services.time_factors(index, dates[:1], datetime.date(2024, 10, 20))[0] == pytest.approx(0.95 / 0.9)
+
+
+def hedonic_time_index_rows(index: TimeIndex, levels: dict) -> dict:
+    """Store months with the levels given, a missing one interpolated as the service does; return them all."""
+    months = np.array(list(levels), dtype="datetime64[M]")
+    known = np.array([level is not None for level in levels.values()])
+    position = (months - months[0]).astype(int)
+    logs = np.interp(position, position[known], np.log([v for v in levels.values() if v is not None]))
+    for month, log in zip(months, logs, strict=True):
+        level = math.exp(log)
+        TimeIndexMonth.objects.create(
+            county=index.county, time_index=index, month=month.astype(datetime.date), index=level,
+            factor=1 / level, sales=0,
+        )  # fmt: skip
+    return {str(month): math.exp(log) for month, log in zip(months, logs, strict=True)}
 
 
 @pytest.mark.django_db
@@ -237,30 +275,45 @@ def washington_county(ratios: list[float], *, sale_date: datetime.date = datetim
 
 @pytest.mark.django_db
 def test_washington_rules_deduct_one_percent_and_exclude_ratios_outside_the_limits():
-    county = washington_county([0.2, *[1.0] * 38, 1.8])  # 2 of 40 outside: 5%, not more
+    county = washington_county([0.2, *[1.0] * 38, 1.8])  # 1 of 40 under, 1 over: 2.5% each
     summary, _ = services.ratio_study(county=county, parameters=parameters(county, washington_rules=True))
-    rules = summary["washington_rules"]
-    assert rules == {
-        "sale_price_deduction": 0.01, "ratio_limits": [0.25, 1.75], "outside_limits": 2, "share_outside": 0.05,
-        "max_excluded_share": 0.05, "limits_applied": True,
+    assert summary["washington_rules"] == {
+        "sale_price_deduction": 0.01, "study_period_start": "05-01", "max_excluded_share": 0.05,
+    }  # fmt: skip
+    assert summary["ratio_limits"] == {
+        "limits": [0.25, 1.75], "max_excluded_share": 0.05,
+        "below": {"sales": 1, "share": 0.025, "excluded": True},
+        "above": {"sales": 1, "share": 0.025, "excluded": True},
     }  # fmt: skip
     assert summary["overall"]["median"] == pytest.approx(1.0)  # 99,000 / (100,000 - 1%)
     assert summary["sales"] == {"selected": 40, "used": 38, "excluded": 2, "trimmed": 0}
     reasons = sorted(s["reason"] for s in summary["set_aside"])
     assert reasons == [
-        "ratio 0.200 under the limit 0.25 (WAC 458-53-070)",
-        "ratio 1.800 over the limit 1.75 (WAC 458-53-070)",
-    ]
+        "ratio 0.200 under the limit 0.25 (WAC 458-53-070)", "ratio 1.800 over the limit 1.75 (WAC 458-53-070)",
+    ]  # fmt: skip
     assert summary["sale_dates"] == ["2025-05-01", "2026-04-30"]  # May 1 to April 30
+    json.dumps(summary)  # stored as JSON: no numpy scalar anywhere
 
 
 @pytest.mark.django_db
-def test_washington_rules_keep_every_sale_when_more_than_five_percent_are_outside():
-    county = washington_county([0.2, 0.2, 0.2, *[1.0] * 37])  # 3 of 40: 7.5%
+def test_washington_rules_judge_each_limit_on_its_own_share():
+    county = washington_county([0.2, 0.2, 0.2, 1.8, 1.8, *[1.0] * 35])  # 7.5% under, 5% over
     summary, _ = services.ratio_study(county=county, parameters=parameters(county, washington_rules=True))
-    assert summary["washington_rules"]["limits_applied"] is False
-    assert summary["washington_rules"]["share_outside"] == 0.075
-    assert summary["sales"]["used"] == 40 and summary["set_aside"] == []
+    limits = summary["ratio_limits"]
+    assert limits["below"] == {"sales": 3, "share": 0.075, "excluded": False}  # more than 5%: they all stay in
+    assert limits["above"] == {"sales": 2, "share": 0.05, "excluded": True}
+    assert summary["sales"]["used"] == 38
+    assert {s["ratio"] for s in summary["set_aside"]} == {1.8}
+
+
+@pytest.mark.django_db
+def test_without_washington_rules_the_countys_limits_always_apply_and_no_deduction():
+    county = washington_county([0.2, 0.2, 0.2, *[1.0] * 37])
+    summary, _ = services.ratio_study(county=county, parameters=parameters(county))
+    assert summary["washington_rules"] is None
+    assert summary["ratio_limits"]["below"] == {"sales": 3, "share": 0.075, "excluded": True}
+    assert summary["overall"]["median"] == pytest.approx(0.99)  # no 1% deduction
+    assert summary["set_aside"][0]["reason"] == "ratio 0.198 under the limit 0.25 (the county's ratio limits)"
 
 
 @pytest.mark.django_db
@@ -274,16 +327,21 @@ def test_washington_study_period_runs_from_may_to_april():
     assert summary["sales"]["selected"] == 5  # April 30, 2025 and May 1, 2026 are outside
     plain, _ = services.ratio_study(county=county, parameters=parameters(county))
     assert plain["sale_dates"] == ["2025-01-01", "2025-12-31"] and plain["sales"]["selected"] == 6  # + April 30
+    one_date, _ = services.ratio_study(county=county, parameters=parameters(county, sale_date_from="2025-04-30"))
+    assert one_date["sale_dates"] == ["2025-04-30", "2026-04-29"]  # one date given: the twelve months from it
 
 
 @pytest.mark.django_db
 def test_iqr_trimming_lists_each_trimmed_sale_with_its_reason():
-    county = washington_county([*np.linspace(0.9, 1.1, 30), 3.0])
-    summary, files = services.ratio_study(
-        county=county, parameters=parameters(county, trimming="iqr", iqr_multiplier=3.0)
-    )
-    assert summary["trimming"]["trimmed"] == 1 and summary["sales"]["used"] == 30
+    county = washington_county([*np.linspace(0.9, 1.1, 30), 1.6])  # 1.6: inside the county's limits, an outlier
+    summary, files = services.ratio_study(county=county, parameters=parameters(county, trimming="iqr"))
+    assert summary["trimming"]["trimmed"] == 1 and summary["trimming"]["multiplier"] == 3.0
+    assert summary["sales"]["used"] == 30
     (trimmed,) = summary["set_aside"]
-    assert trimmed["status"] == "trimmed" and trimmed["ratio"] == pytest.approx(3.0 * 0.99, abs=1e-3)
-    assert trimmed["reason"].startswith("ratio 2.970 above the upper fence")
-    assert ",trimmed,ratio 2.970 above the upper fence" in files[0].content.decode()
+    assert trimmed["status"] == "trimmed" and trimmed["ratio"] == pytest.approx(1.6 * 0.99, abs=1e-3)
+    assert trimmed["reason"].startswith("ratio 1.584 above the upper fence")
+    assert ",trimmed,ratio 1.584 above the upper fence" in files[0].content.decode()
+    county.settings["ratio_study"]["iqr_multiplier"] = 10.0  # the county's own multiplier, when none is asked
+    county.save()
+    summary, _ = services.ratio_study(county=county, parameters=parameters(county, trimming="iqr"))
+    assert summary["trimming"]["multiplier"] == 10.0 and summary["trimming"]["trimmed"] == 0

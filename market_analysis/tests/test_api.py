@@ -88,7 +88,8 @@ def test_a_time_index_then_a_time_adjusted_ratio_study_in_a_real_worker():
     assert result["analysis"] == "ratio_study" and result["roll_year"] == 2026
     assert result["sale_dates"] == ["2025-05-01", "2026-04-30"]
     assert result["time_adjustment"]["time_index"] == TimeIndex.objects.get(county=county).pk
-    assert result["washington_rules"]["limits_applied"] is True
+    assert result["washington_rules"]["sale_price_deduction"] == 0.01
+    assert result["ratio_limits"]["limits"] == [0.25, 1.75] and result["seed"] == 7
     overall = result["overall"]
     assert 0.90 < overall["median"] < 1.0 and overall["ci"]["median"][0] < overall["median"]
     assert overall["standards"]["median"] is True and overall["n"] == result["sales"]["used"]

@@ -1,6 +1,7 @@
 """The ratio statistics: the IAAO's published figures, the properties every correct implementation has, the
 bootstrap, trimming, sales chasing, the standards and bad input. Pure numpy: no database."""
 
+import json
 import math
 from pathlib import Path
 
@@ -173,14 +174,17 @@ def test_bootstrap_of_a_group_too_small_gives_no_interval():
     assert result["b"].median is not None
 
 
-@pytest.mark.parametrize("n", [2, 3, 10, 11, 1000, 1001])
+@pytest.mark.parametrize("n", [2, 3, 10, 11, 1000, 1001, 70_000, 70_001])
 def test_each_resample_gets_exactly_the_median_cod_and_prd_of_its_sales(n):
-    """The partition-based kernel against numpy's own statistics of the very same resampled sales."""
+    """The partition-based kernel against numpy's own statistics of the very same resampled sales (above
+    65,535 sales the indexes are uint32)."""
     values, prices = sample(n, seed=n)
     ratios = (values / prices).astype(np.float32)
     pairs = (values.astype(np.float32) + 1j * prices.astype(np.float32)).astype(np.complex64)
-    fast = stats._resample(ratios, pairs, np.random.default_rng(9), 50)
-    drawn = np.random.default_rng(9).integers(0, n, (50, n), dtype=np.uint16)  # the same draws
+    rows = 50 if n < 65536 else 3
+    fast = stats._resample(ratios, pairs, np.random.default_rng(9), rows)
+    index_type = np.uint16 if n < 65536 else np.uint32
+    drawn = np.random.default_rng(9).integers(0, n, (rows, n), dtype=index_type)  # the same draws
     for row, index in enumerate(drawn):
         v, p = values[index].astype(np.float32), prices[index].astype(np.float32)
         r = ratios[index].astype(np.float64)
@@ -241,8 +245,16 @@ def test_sales_chasing_is_caught_on_a_chased_sample():
 @pytest.mark.parametrize("seed", range(5))
 def test_sales_chasing_is_not_reported_on_honest_samples(seed):
     for level in (0.94, 1.0):
-        result = stats.sales_chasing(*sample(3000, level=level, seed=seed))
-        assert not result.flagged, result
+        for n, sd in ((3000, 0.13), (200, 0.13), (5000, 0.03), (20000, 0.02), (2000, 0.30)):
+            result = stats.sales_chasing(*sample(n, level=level, sd=sd, seed=seed))
+            assert result.flagged is False, (n, sd, result)
+            json.dumps(result.as_dict())  # plain Python values, storable as JSON
+
+
+def test_sales_chasing_is_not_reported_at_the_edges_of_a_uniform_sample():
+    rng = np.random.default_rng(3)
+    prices = np.exp(rng.normal(12.5, 0.4, 5000))
+    assert stats.sales_chasing(prices * rng.uniform(0.5, 1.5, 5000), prices).flagged is False
 
 
 # -- standards ----------------------------------------------------------------------------------------------------
@@ -262,12 +274,41 @@ def test_standards_pass_and_fail():
 
 
 def test_cod_limits_depend_on_the_property_group():
-    vacant = Standards().for_group("91", stats.COD_LIMITS_BY_CLASS)
-    assert vacant.cod_max == 25.0 and Standards().for_group("11", stats.COD_LIMITS_BY_CLASS).cod_max == 15.0
+    limits = {"11": 15.0, "91": 25.0}
+    vacant = Standards().for_group("91", limits)
+    assert vacant.cod_max == 25.0 and Standards().for_group("11", limits).cod_max == 15.0
+    assert Standards().for_group("99", limits) == Standards()  # a group without a limit keeps the default
     result = stats.ratio_statistics(*sample(500, level=1.0, sd=0.25))
     assert 15 < result.cod < 25
     assert stats.standards_judge(result, vacant)["cod"] is True
     assert stats.standards_judge(result, Standards())["cod"] is False
+
+
+def test_a_stratified_study_judges_each_stratum_by_its_own_standards_and_skips_small_ones():
+    values, prices = sample(1200, level=1.0, sd=0.1, seed=2)
+    strata = np.array(["A"] * 600 + ["B"] * 597 + ["C"] * 3, dtype=object)
+    values[600:1197] *= 0.8  # B is under-assessed
+    study = stats.stratified_study(
+        values, prices, strata, standards={"A": Standards(cod_max=5.0)}, resamples=200, seed=4, confidence=0.9
+    )
+    a, b, c = study["strata"]
+    assert [a["stratum"], b["stratum"], c["stratum"]] == ["A", "B", "C"] and (a["n"], b["n"], c["n"]) == (600, 597, 3)
+    assert a["standards"]["cod"] is False and a["standards"]["limits"]["cod_max"] == 5.0  # A's own limit
+    assert a["standards"]["median"] is True and b["standards"]["median"] is False  # B's level is 0.8
+    assert c["sample_too_small"] is True and c["median"] is None and c["standards"] is None
+    assert b["ci"]["median"][0] < 0.8 < b["ci"]["median"][1] or abs(b["median"] - 0.8) < 0.02
+    overall = study["overall"]
+    assert overall["n"] == 1200 and study["seed"] == 4 and study["confidence"] == 0.9
+    # Every interval at the confidence asked for: the rank interval of the median is narrower at 90% than 95%.
+    wider = stats.stratified_study(values, prices, strata, resamples=0, seed=4, confidence=0.95)["overall"]
+    assert np.diff(overall["ci"]["median_rank"]) < np.diff(wider["ci"]["median_rank"])
+    assert np.diff(overall["ci"]["prb"]) < np.diff(wider["ci"]["prb"])
+    json.dumps(study)
+    # The same seed, the same intervals; the whole sample draws apart from the first stratum.
+    again = stats.stratified_study(
+        values, prices, strata, standards={"A": Standards(cod_max=5.0)}, resamples=200, seed=4, confidence=0.9
+    )
+    assert again == study
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import CASCADE, DO_NOTHING, SET_NULL, ProtectedError
 from django.utils import timezone
 
+from counties.config import WASHINGTON_RATIO_STUDY
 from counties.models import County, default_county_settings
 from counties.services import county_sync_role_groups
 from properties.choices import PropertyType, ValueSource
@@ -264,7 +265,7 @@ def demo_county_create(*, slug: str, name: str, fips: str | None, data: DemoData
         settings={
             **default_county_settings(),
             # A Washington county: the state's ratio-study rules (WAC 458-53-070), as Benton's county.yaml has them.
-            "ratio_study": WASHINGTON_RATIO_STUDY,
+            "ratio_study": dict(WASHINGTON_RATIO_STUDY),
             "demo_model": data.model_json(seed=seed),
             "generated_by": generated_marker(slug=slug, fips_code=fips_code),
         },
@@ -277,17 +278,6 @@ def demo_county_create(*, slug: str, name: str, fips: str | None, data: DemoData
     county.save()
     county_sync_role_groups(counties=[county])
     return county
-
-
-WASHINGTON_RATIO_STUDY = {
-    "min_ratio": 0.25,
-    "max_ratio": 1.75,
-    "max_excluded_share": 0.05,
-    "sale_price_deduction": 0.01,
-    "study_period_start": "05-01",
-    "iqr_multiplier": None,
-    "min_sales": 5,
-}
 
 
 def _write(*, county: County, data: DemoData) -> None:

@@ -1,0 +1,121 @@
+"""The hedonic time index: a pure function over numpy columns of sales (the service reads them and stores
+the result). No Django, no database."""
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+DAYS_PER_MONTH = 30.4375
+
+
+class TimeIndexError(ValueError):
+    """The sales cannot support a time index; the message says why."""
+
+
+@dataclass(frozen=True)
+class MonthlyIndex:
+    """A price level for every calendar month from the first with sales to the last, relative to the
+    valuation date (1.0 there), and the trends that carry it past the last month."""
+
+    months: np.ndarray  # datetime64[M], consecutive
+    index: np.ndarray  # price level of each month relative to the valuation date
+    sales: np.ndarray  # sales of each month in the regression (0: a month without sales, interpolated)
+    monthly_trend: float  # log change per month over the whole index (least squares, weighted by sales)
+    recent_trend: float  # the same over the last `trend_months` months: it reaches the valuation date
+    r_squared: float
+    regressors: int
+
+
+def months_between(start: np.ndarray, end) -> np.ndarray:
+    """Months (of 30.4375 days) from each `start` date to `end`."""
+    return (np.datetime64(end, "D") - np.asarray(start).astype("datetime64[D]")).astype(np.float64) / DAYS_PER_MONTH
+
+
+def hedonic_time_index(
+    sales: Mapping[str, np.ndarray], *, valuation_date: datetime.date, trend_months: int
+) -> MonthlyIndex:
+    """Fit log(price) on a dummy per month and the sales' characteristics (`hedonic_design`); the month
+    coefficients are the index. Months without sales take the level interpolated between their neighbours;
+    the level at the valuation date is the recent trend's line there (not the last month's own noisy level).
+
+    `sales` holds aligned columns: sale_date, sale_price, living_area, effective_year, land_area_sqft
+    (all above 0), neighborhood, class_code, quality, condition.
+    """
+    months = sales["sale_date"].astype("datetime64[M]")
+    labels, month_of_sale = np.unique(months, return_inverse=True)
+    if labels.size < 2:
+        raise TimeIndexError(f"A time index needs sales in at least two months; they are all in {labels[0]}.")
+    design, names = hedonic_design(sales, month_of_sale, labels.size)
+    y = np.log(sales["sale_price"])
+    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residuals = y - design @ coefficients
+    spread = float(((y - y.mean()) ** 2).sum())
+    if spread == 0.0:
+        raise TimeIndexError("Every sale has the same price: there is no market movement to measure.")
+    position = (labels - labels[0]).astype(np.int64)  # months since the first, at mid-month
+    log_level = np.concatenate([[0.0], coefficients[1 : labels.size]])  # the first month is the reference
+    counts = np.bincount(month_of_sale, minlength=labels.size)
+    trend = float(np.polyfit(position, log_level, 1, w=np.sqrt(counts))[0])
+    recent = position >= position[-1] - trend_months + 1
+    if recent.sum() < 2:
+        raise TimeIndexError(f"The last {trend_months} months with sales are a single month: no recent trend.")
+    recent_trend, recent_intercept = np.polyfit(position[recent], log_level[recent], 1, w=np.sqrt(counts[recent]))
+    first_mid = labels[0].astype("datetime64[D]") + 14
+    log_at_target = recent_intercept + recent_trend * months_between(first_mid, valuation_date)
+    every = np.arange(position[-1] + 1)
+    filled = np.zeros(every.size, dtype=np.int64)
+    filled[position] = counts
+    return MonthlyIndex(
+        months=labels[0] + every,
+        index=np.exp(np.interp(every, position, log_level) - log_at_target),
+        sales=filled,
+        monthly_trend=trend,
+        recent_trend=float(recent_trend),
+        r_squared=1.0 - float(residuals @ residuals) / spread,
+        regressors=len(names),
+    )
+
+
+def hedonic_design(
+    sales: Mapping[str, np.ndarray], month_of_sale: np.ndarray, month_count: int
+) -> tuple[np.ndarray, list[str]]:
+    """The design matrix: intercept and month dummies (the first month left out), then the controls: improved
+    or not, log living area, effective age and log land area of improved parcels, log land area of vacant
+    ones, and neighborhood, class, quality and condition dummies (each one's first level left out)."""
+    n = month_of_sale.size
+    improved = np.isfinite(sales["living_area"]) & (sales["living_area"] > 0)
+    columns: list[np.ndarray] = [np.ones(n)]
+    names = ["intercept"]
+    months = np.zeros((n, month_count - 1))
+    later = month_of_sale > 0
+    months[np.flatnonzero(later), month_of_sale[later] - 1] = 1.0
+    columns.extend(months.T)
+    names.extend(f"month {i}" for i in range(1, month_count))
+    year = sales["sale_date"].astype("datetime64[Y]").astype(np.int64) + 1970
+    effective = np.where(np.isfinite(sales["effective_year"]), sales["effective_year"], year)
+    log_land = np.log(sales["land_area_sqft"])
+    columns += [
+        improved.astype(float),
+        np.where(improved, np.log(np.where(improved, sales["living_area"], 1.0)), 0.0),
+        np.where(improved, np.maximum(0, year - effective), 0.0),
+        np.where(improved, log_land, 0.0),
+        np.where(improved, 0.0, log_land),
+    ]
+    names += ["improved", "log living area", "age", "log land (improved)", "log land (vacant)"]
+    for name in ("neighborhood", "class_code", "quality", "condition"):
+        levels, codes = np.unique(sales[name], return_inverse=True)
+        for level in range(1, len(levels)):
+            columns.append((codes == level).astype(float))
+            names.append(f"{name} {levels[level]}")
+    return np.column_stack(columns), names
+
+
+def level_at(months: np.ndarray, index: np.ndarray, recent_trend: float, valuation_date, dates: np.ndarray):
+    """The index's price level at each of `dates`: its month's level; before the first month, the first's;
+    after the last, the recent trend's line (1.0 at the valuation date)."""
+    month = np.asarray(dates).astype("datetime64[M]")
+    position = np.clip((month - months[0]).astype(np.int64), 0, months.size - 1)
+    beyond = np.exp(-recent_trend * months_between(dates, valuation_date))
+    return np.where(month > months[-1], beyond, index[position])
