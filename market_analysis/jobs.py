@@ -4,10 +4,10 @@ One piece each (no parts): a study of a county's sales is seconds of numpy, not 
 """
 
 from counties.roles import RUN_MARKET_ANALYSIS
-from market_analysis.api.serializers import APPLIES_TO, MarketAnalysisParametersSerializer, MarketAnalysisResultField
+from market_analysis.api.serializers import MarketAnalysisParametersSerializer, MarketAnalysisResultField
 from market_analysis.choices import Analysis
 from market_analysis.models import MarketAnalysisJob
-from market_analysis.services import ANALYSES, time_index_build
+from market_analysis.services import ANALYSES
 from terrafusion.jobs.registry import JobKind
 from terrafusion.jobs.runner import JobRunner
 
@@ -33,15 +33,10 @@ EXAMPLE_RESULT = {
 class MarketAnalysisJobRunner(JobRunner):
     def run(self) -> dict:
         county = self.job.county
-        parameters = dict(self.job.parameters)
+        parameters = {"roll_year": county.working_roll_year, **self.job.parameters}  # the default roll year
         analysis = parameters.get("analysis", Analysis.RATIO_STUDY)
-        if analysis in APPLIES_TO["roll_year"]:
-            parameters.setdefault("roll_year", county.working_roll_year)
         self.progress(0.1, f"{Analysis(analysis).label}: reading and computing")
-        if analysis == Analysis.TIME_ADJUSTMENT:
-            summary, files = time_index_build(county=county, job=self.job, parameters=parameters)
-        else:
-            summary, files = ANALYSES[analysis](county=county, parameters=parameters)
+        summary, files = ANALYSES[analysis](county=county, parameters=parameters, job=self.job)
         self.progress(0.9, "saving the files")
         for result_file in files:
             self.save_file(result_file.name, result_file.content, title=result_file.title)

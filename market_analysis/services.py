@@ -232,7 +232,7 @@ def _modal(values: np.ndarray):
 # -- ratio study ------------------------------------------------------------------------------------------------
 
 
-def ratio_study(*, county: County, parameters: Mapping) -> Result:
+def ratio_study(*, county: County, parameters: Mapping, job: MarketAnalysisJob | None = None) -> Result:
     """The ratio study the parameters describe (see the API's parameters); `(summary, files)`."""
     roll_year, source = parameters["roll_year"], parameters["value_source"]
     date_from, date_to = study_window(county, parameters)
@@ -438,7 +438,7 @@ def _ratio_charts(county: County, values: np.ndarray, prices: np.ndarray, study:
 # -- price trends -------------------------------------------------------------------------------------------------
 
 
-def price_trends(*, county: County, parameters: Mapping) -> Result:
+def price_trends(*, county: County, parameters: Mapping, job: MarketAnalysisJob | None = None) -> Result:
     """Median sale price and price per square foot of living area, by period and stratum, with counts and the
     change from the same period a year before."""
     date_from, date_to = _date(parameters.get("sale_date_from")), _date(parameters.get("sale_date_to"))
@@ -519,7 +519,7 @@ def _period_label(period: int, quarterly: bool) -> str:
 # -- neighborhood summary -----------------------------------------------------------------------------------------
 
 
-def neighborhood_summary(*, county: County, parameters: Mapping) -> Result:
+def neighborhood_summary(*, county: County, parameters: Mapping, job: MarketAnalysisJob | None = None) -> Result:
     """Per neighborhood: parcels, the roll year's value totals and median, valid sales in the window and their
     median price, and the ratio statistics of those sales."""
     roll_year, source = parameters["roll_year"], parameters["value_source"]
@@ -583,7 +583,10 @@ def _csv(rows: list[dict]) -> bytes:
     return out.getvalue().encode()
 
 
+# Each analysis by its name; each takes the county, the parameters and the job running it (the time index
+# keeps its job; the others do not need it).
 ANALYSES: dict[str, Callable[..., Result]] = {
+    Analysis.TIME_ADJUSTMENT: time_index_build,
     Analysis.RATIO_STUDY: ratio_study,
     Analysis.PRICE_TRENDS: price_trends,
     Analysis.NEIGHBORHOOD_SUMMARY: neighborhood_summary,
