@@ -81,35 +81,56 @@ def hedonic_time_index(
 def hedonic_design(
     sales: Mapping[str, np.ndarray], month_of_sale: np.ndarray, month_count: int
 ) -> tuple[np.ndarray, list[str]]:
-    """The design matrix: intercept and month dummies (the first month left out), then the controls: improved
-    or not, log living area, effective age and log land area of improved parcels, log land area of vacant
-    ones, and neighborhood, class, quality and condition dummies (each one's first level left out)."""
+    """The design matrix: intercept and month dummies (the first month left out), then the characteristics
+    (`characteristics_design`)."""
     n = month_of_sale.size
-    improved = np.isfinite(sales["living_area"]) & (sales["living_area"] > 0)
-    columns: list[np.ndarray] = [np.ones(n)]
-    names = ["intercept"]
     months = np.zeros((n, month_count - 1))
     later = month_of_sale > 0
     months[np.flatnonzero(later), month_of_sale[later] - 1] = 1.0
-    columns.extend(months.T)
-    names.extend(f"month {i}" for i in range(1, month_count))
-    year = sales["sale_date"].astype("datetime64[Y]").astype(np.int64) + 1970
-    effective = np.where(np.isfinite(sales["effective_year"]), sales["effective_year"], year)
-    log_land = np.log(sales["land_area_sqft"])
-    columns += [
+    controls, names, _ = characteristics_design(sales, sales["sale_date"])
+    return np.column_stack([np.ones(n), months, controls]), [
+        "intercept", *(f"month {i}" for i in range(1, month_count)), *names,
+    ]  # fmt: skip
+
+
+CATEGORIES = ("neighborhood", "class_code", "quality", "condition")
+IMPROVED_ONLY = ("quality", "condition")  # vacant land has none: their dummies are 0 for it
+
+
+def characteristics_design(
+    parcels: Mapping[str, np.ndarray], dates: np.ndarray, levels: Mapping[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """A parcel's characteristics as regression columns, at `dates` (age is counted to each date's year):
+    improved or not, log living area, effective age and log land area of improved parcels, log land area of
+    vacant ones, and a dummy per level of neighborhood, class, quality and condition (the first level of each
+    left out; quality and condition for improved parcels only).
+
+    `levels` (from a fit) fixes each category's levels, so a prediction has the fit's columns; a level the
+    fit never saw gets no dummy (it is priced as the reference level: the caller says so). Returns the
+    columns, their names and the levels used.
+    """
+    improved = np.isfinite(parcels["living_area"]) & (parcels["living_area"] > 0)
+    year = np.asarray(dates).astype("datetime64[Y]").astype(np.int64) + 1970
+    effective = np.where(np.isfinite(parcels["effective_year"]), parcels["effective_year"], year)
+    log_land = np.log(parcels["land_area_sqft"])
+    columns = [
         improved.astype(float),
-        np.where(improved, np.log(np.where(improved, sales["living_area"], 1.0)), 0.0),
+        np.where(improved, np.log(np.where(improved, parcels["living_area"], 1.0)), 0.0),
         np.where(improved, np.maximum(0, year - effective), 0.0),
         np.where(improved, log_land, 0.0),
         np.where(improved, 0.0, log_land),
     ]
-    names += ["improved", "log living area", "age", "log land (improved)", "log land (vacant)"]
-    for name in ("neighborhood", "class_code", "quality", "condition"):
-        levels, codes = np.unique(sales[name], return_inverse=True)
-        for level in range(1, len(levels)):
-            columns.append((codes == level).astype(float))
-            names.append(f"{name} {levels[level]}")
-    return np.column_stack(columns), names
+    names = ["improved", "log living area", "age", "log land (improved)", "log land (vacant)"]
+    used = {}
+    for category in CATEGORIES:
+        values = parcels[category]
+        known = np.unique(values) if levels is None else levels[category]
+        used[category] = known
+        applies = improved if category in IMPROVED_ONLY else np.ones(values.size, dtype=bool)
+        for level in known[1:]:
+            columns.append(((values == level) & applies).astype(float))
+            names.append(f"{category} {level}")
+    return np.column_stack(columns), names, used
 
 
 def level_at(months: np.ndarray, index: np.ndarray, recent_trend: float, valuation_date, dates: np.ndarray):

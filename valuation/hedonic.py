@@ -1,0 +1,92 @@
+"""Hedonic mass appraisal: a log-linear regression of sale price on a parcel's characteristics, location and
+time, fitted to valid sales and applied to any parcel at any date. Pure numpy (issue 9's `hedonic` method;
+the job that reads the sales, runs this and stores the results builds on it).
+
+log(price) = intercept + characteristics (`market_analysis.time_index.characteristics_design`: living area,
+age, land, neighborhood, class, quality, condition) + trend x months from the valuation date. Estimates are
+exp(prediction): median-unbiased (no smearing), so a study of them aims at a median ratio of 1.
+"""
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from market_analysis.time_index import CATEGORIES, characteristics_design, months_between
+
+
+class HedonicError(ValueError):
+    """The sales cannot support the model; the message says why."""
+
+
+@dataclass(frozen=True)
+class HedonicModel:
+    terms: list[str]  # one per coefficient: "intercept", "months to the valuation date", then characteristics
+    coefficients: np.ndarray
+    levels: dict[str, np.ndarray]  # each category's levels in the fit (the first is the reference)
+    valuation_date: datetime.date
+    residual_sd: float  # of log price: the width of the estimates' ranges
+    sales: int
+
+    def effects(self) -> dict[str, float]:
+        """Each term's coefficient (log scale), for the job's report."""
+        return dict(zip(self.terms, (float(c) for c in self.coefficients), strict=True))
+
+
+@dataclass(frozen=True)
+class HedonicEstimate:
+    value: np.ndarray  # the estimate of each parcel at its date
+    low: np.ndarray  # value x exp(-z sd), value x exp(+z sd): the range a sale would fall in 80% of the time
+    high: np.ndarray
+    contributions: np.ndarray  # (parcels, terms): each term's part of log(value); a row sums to log(value)
+    unseen: np.ndarray  # bool: a category level the fit never saw (priced as its reference level)
+
+
+def _design(parcels: Mapping[str, np.ndarray], dates: np.ndarray, valuation_date, levels=None):
+    """The model's columns: intercept, months from the valuation date (negative before it), characteristics."""
+    controls, names, used = characteristics_design(parcels, dates, levels)
+    time = -months_between(dates, valuation_date)
+    terms = ["intercept", "months to the valuation date", *names]
+    return np.column_stack([np.ones(time.size), time, controls]), terms, used
+
+
+def hedonic_fit(sales: Mapping[str, np.ndarray], *, valuation_date: datetime.date) -> HedonicModel:
+    """Fit the model to sales: columns sale_date, sale_price and the characteristics (living_area,
+    effective_year, land_area_sqft above 0, neighborhood, class_code, quality, condition)."""
+    n = len(sales["sale_price"])
+    design, terms, levels = _design(sales, sales["sale_date"], valuation_date)
+    if n < 2 * design.shape[1]:
+        raise HedonicError(f"{n} sales are too few for a model of {design.shape[1]} terms (at least twice as many).")
+    y = np.log(sales["sale_price"])
+    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residuals = y - design @ coefficients
+    return HedonicModel(
+        terms=terms,
+        coefficients=coefficients,
+        levels=levels,
+        valuation_date=valuation_date,
+        residual_sd=float(np.sqrt(residuals @ residuals / max(1, n - design.shape[1]))),
+        sales=n,
+    )
+
+
+def hedonic_predict(model: HedonicModel, parcels: Mapping[str, np.ndarray], dates=None) -> HedonicEstimate:
+    """Estimates of parcels at `dates` (default: the valuation date), with each term's contribution."""
+    n = len(parcels["land_area_sqft"])
+    when = np.full(n, np.datetime64(model.valuation_date, "D")) if dates is None else np.asarray(dates)
+    design, _, _ = _design(parcels, when, model.valuation_date, model.levels)
+    contributions = design * model.coefficients
+    log_value = contributions.sum(axis=1)
+    unseen = np.zeros(n, dtype=bool)
+    for category in CATEGORIES:
+        unseen |= ~np.isin(parcels[category], model.levels[category])
+    spread = 1.2816 * model.residual_sd  # z of the 80% range
+    value = np.exp(log_value)
+    return HedonicEstimate(
+        value=value,
+        low=value * np.exp(-spread),
+        high=value * np.exp(spread),
+        contributions=contributions,
+        unseen=unseen,
+    )
