@@ -85,10 +85,10 @@ def valid_sales(
         fields.update({name: F(f"property__{name}") for name in CHARACTERISTIC_COLUMNS})
         types.update(CHARACTERISTIC_COLUMNS)
     rows = list(sales.order_by("sale_date", "id").values_list(*fields.values()))
-    return SalesColumns(_columns(rows, types))
+    return SalesColumns(columns_of(rows, types))
 
 
-def _columns(rows: list[tuple], types: dict) -> dict[str, np.ndarray]:
+def columns_of(rows: list[tuple], types: dict) -> dict[str, np.ndarray]:
     """Rows of a values_list as numpy columns: numbers as float with NaN for NULL, text with "" for NULL."""
     transposed = list(zip(*rows, strict=True)) if rows else [() for _ in types]
     columns = {}
@@ -111,7 +111,7 @@ def parcel_values(*, county: County, roll_year: int, value_source: str) -> Sales
         .annotate(value=Subquery(value.values("market_value")[:1]))
         .values_list("neighborhood__code", "class_code", "value")
     )
-    return SalesColumns(_columns(rows, {"neighborhood": "O", "class_code": "O", "value": np.float64}))
+    return SalesColumns(columns_of(rows, {"neighborhood": "O", "class_code": "O", "value": np.float64}))
 
 
 def neighborhood_value_totals(*, county: County, roll_year: int, value_source: str) -> dict[str, dict]:

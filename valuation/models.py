@@ -1,1 +1,47 @@
-"""Models of the valuation app (its job kind arrives with its issue)."""
+"""Valuation jobs (the kind is declared in valuation/jobs.py) and the values they estimate, per parcel."""
+
+from django.db import models
+
+from counties.models import County
+from counties.querysets import CountyScopedQuerySet
+from properties.models import Property
+from terrafusion.jobs.models import BaseJob, job_indexes
+from valuation.choices import ValuationMethod
+
+
+class ValuationJob(BaseJob):
+    class Meta(BaseJob.Meta):
+        indexes = job_indexes("valuation_job")
+
+
+class ValuationResult(models.Model):
+    """A parcel's estimated value from a valuation job: reviewed before it becomes the county's value."""
+
+    COUNTY_FIELD = "county_id"
+
+    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+")
+    job = models.ForeignKey(ValuationJob, on_delete=models.CASCADE, related_name="results")
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+")
+    roll_year = models.PositiveSmallIntegerField()
+    method = models.CharField(max_length=20, choices=ValuationMethod.choices)
+    estimate = models.BigIntegerField(help_text="The estimated market value at the valuation date.")
+    land_value = models.BigIntegerField()
+    improvement_value = models.BigIntegerField()
+    low = models.BigIntegerField(help_text="The low end of the estimate's 80% range.")
+    high = models.BigIntegerField(help_text="The high end of the estimate's 80% range.")
+    current_value = models.BigIntegerField(null=True, blank=True, help_text="The parcel's market value when valued.")
+    change = models.FloatField(null=True, blank=True, help_text="estimate / current value - 1.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CountyScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["job", "property"]
+        constraints = [models.UniqueConstraint(fields=["job", "property"], name="one_result_per_job_property")]
+        indexes = [
+            models.Index(fields=["county", "job"], name="valresult_county_job"),
+            models.Index(fields=["job", "change"], name="valresult_job_change"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.property_id}: {self.estimate:,} ({self.method}, {self.roll_year})"

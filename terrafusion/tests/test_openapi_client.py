@@ -1,6 +1,7 @@
 """The OpenAPI schema is a contract a generated client can use: openapi-python-client builds a client from
 `/api/schema/`, and that client logs in, pages properties, and starts, follows and reads a job of every kind."""
 
+import datetime
 import importlib
 import re
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from terrafusion.jobs.registry import job_kinds
-from terrafusion.testing.factories import PASSWORD, PropertyFactory, user_with_role
+from terrafusion.testing.factories import PASSWORD, PropertyFactory, SaleFactory, user_with_role
 from terrafusion.testing.pacs import pacs_fill, pacs_url
 from terrafusion.testing.workers import run_burst_worker
 
@@ -82,7 +83,11 @@ def test_a_generated_client_logs_in_pages_properties_and_runs_every_kind_of_job(
 
     schema = api_schema()
     user = user_with_role(county, "county_admin", username="client-user")
-    PropertyFactory.create_batch(5, county=county)
+    # Five parcels, each sold ten times (a valuation job trains a model on the sales).
+    for parcel in PropertyFactory.create_batch(5, county=county):
+        for months in range(10):
+            sold = datetime.date(county.working_roll_year - 1, 1 + months, 10 + parcel.pk % 10)
+            SaleFactory(county=county, property=parcel, sale_date=sold, sale_price=300_000 + 5_000 * months + parcel.pk)
     tf = client_package
     models = importlib.import_module("tf_client.models")
 
