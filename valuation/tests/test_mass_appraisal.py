@@ -56,5 +56,5 @@ def test_a_mass_appraisal_values_every_parcel_and_judges_itself_on_the_holdout()
 def test_a_county_without_valid_sales_fails_with_a_readable_reason():
     county = CountyFactory(slug="no-sales")
     job = ValuationJob.objects.create(county=county)
-    with pytest.raises(ValuationError, match="has no valid sales with a land area .* nothing to train a model on"):
+    with pytest.raises(ValuationError, match=r"has no valid sales with a land area .* nothing to train a model on"):
         mass_appraisal(county=county, job=job, parameters=parameters(county))
