@@ -72,7 +72,6 @@ def mass_appraisal(*, county: County, job: ValuationJob, parameters: Mapping) ->
     estimate = hedonic_predict(model, parcels.take(valued).columns)
     land = _land_values(model, parcels.take(valued), estimate.value, train)
     _store(county=county, job=job, roll_year=roll_year, parcels=parcels.take(valued), estimate=estimate, land=land)
-    reason[np.flatnonzero(valued)[estimate.unseen]] = ""  # valued, at the reference level: said below
     summary = {
         "method": ValuationMethod.HEDONIC,
         "county": county.slug,
@@ -98,11 +97,16 @@ def mass_appraisal(*, county: County, job: ValuationJob, parameters: Mapping) ->
 
 def _land_values(model: HedonicModel, parcels: SalesColumns, values: np.ndarray, train: SalesColumns) -> np.ndarray:
     """Land: the model's price of the same lot as vacant land (the class most vacant sales have), at most 80%
-    of an improved parcel's value; all of a vacant parcel's value."""
+    of an improved parcel's value; all of a vacant parcel's value. Without vacant-land sales to price land
+    by, an improved parcel's land keeps its current share of its value (the median share where it has none)."""
     improved = np.isfinite(parcels["living_area"]) & (parcels["living_area"] > 0)
     vacant_sales = train["class_code"][~(np.isfinite(train["living_area"]) & (train["living_area"] > 0))]
-    if not vacant_sales.size:  # no vacant-land sales: land keeps its current share of the value
-        return np.where(improved, values * 0.25, values)
+    if not vacant_sales.size:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = parcels["land_value"] / parcels["market_value"]
+        known = np.isfinite(share) & (share > 0) & (share < 1) & improved
+        typical = float(np.median(share[known])) if known.any() else 0.0
+        return np.where(improved, values * np.where(known, share, typical), values)
     kinds, counts = np.unique(vacant_sales, return_counts=True)
     as_vacant = {
         **parcels.columns,

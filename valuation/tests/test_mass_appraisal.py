@@ -8,7 +8,7 @@ import pytest
 
 from counties.models import County
 from properties.demo import demo_county_generate
-from properties.models import Property
+from properties.models import Property, Sale
 from terrafusion.testing.factories import CountyFactory
 from valuation.models import ValuationJob, ValuationResult
 from valuation.services import ValuationError, mass_appraisal
@@ -58,3 +58,15 @@ def test_a_county_without_valid_sales_fails_with_a_readable_reason():
     job = ValuationJob.objects.create(county=county)
     with pytest.raises(ValuationError, match=r"has no valid sales with a land area .* nothing to train a model on"):
         mass_appraisal(county=county, job=job, parameters=parameters(county))
+
+
+def test_without_vacant_land_sales_land_keeps_its_current_share():
+    demo_county_generate(slug="val-improved", parcels=3000, seed=9, working_year=2026)
+    county = County.objects.get(slug="val-improved")
+    Sale.objects.filter(county=county, property__class_code="91").update(is_valid=False)  # no vacant sales
+    job = ValuationJob.objects.create(county=county)
+    mass_appraisal(county=county, job=job, parameters=parameters(county))
+    improved = ValuationResult.objects.filter(job=job).exclude(property__class_code="91").select_related("property")
+    for result in improved[:50]:
+        current = result.property.land_value / result.property.market_value
+        assert result.land_value / result.estimate == pytest.approx(current, abs=0.001)
