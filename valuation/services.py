@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 
 import numpy as np
+from django.db import transaction
 
 from counties.models import County
 from market_analysis import stats
@@ -120,31 +121,31 @@ def _land_values(model: HedonicModel, parcels: SalesColumns, values: np.ndarray,
 
 
 def _store(*, county: County, job: ValuationJob, roll_year: int, parcels: SalesColumns, estimate, land) -> None:
+    """The results, all or none (a worker killed half way leaves none)."""
     current = parcels["market_value"]
     value = np.round(estimate.value).astype(np.int64)
     land_value = np.minimum(np.round(land).astype(np.int64), value)
-    ValuationResult.objects.bulk_create(
-        (
-            ValuationResult(
-                county=county,
-                job=job,
-                property_id=int(pk),
-                roll_year=roll_year,
-                method=ValuationMethod.HEDONIC,
-                estimate=int(v),
-                land_value=int(lv),
-                improvement_value=int(v - lv),
-                low=round(lo),
-                high=round(hi),
-                current_value=None if not np.isfinite(c) else int(c),
-                change=None if not (np.isfinite(c) and c > 0) else float(v / c - 1),
-            )
-            for pk, v, lv, lo, hi, c in zip(
-                parcels["id"], value, land_value, estimate.low, estimate.high, current, strict=True
-            )
-        ),
-        batch_size=5000,
+    rows = (
+        ValuationResult(
+            county=county,
+            job=job,
+            property_id=int(pk),
+            roll_year=roll_year,
+            method=ValuationMethod.HEDONIC,
+            estimate=int(v),
+            land_value=int(lv),
+            improvement_value=int(v - lv),
+            low=round(lo),
+            high=round(hi),
+            current_value=None if not np.isfinite(c) else int(c),
+            change=None if not (np.isfinite(c) and c > 0) else float(v / c - 1),
+        )
+        for pk, v, lv, lo, hi, c in zip(
+            parcels["id"], value, land_value, estimate.low, estimate.high, current, strict=True
+        )
     )
+    with transaction.atomic():
+        ValuationResult.objects.bulk_create(rows, batch_size=5000)
 
 
 def model_json(model: HedonicModel) -> dict:
