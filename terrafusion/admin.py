@@ -279,6 +279,13 @@ def _form_field(name: str, field: serializers.Field) -> forms.Field:
     return forms.JSONField(**options)
 
 
+def _is_default(field: serializers.Field, value) -> bool:
+    default = field.default
+    if default is empty:
+        return False
+    return value == (default() if callable(default) else default)
+
+
 class JobStartForm(forms.Form):
     """Start a job of one kind: the county, then the kind's parameters, validated by its serializer (as the API)."""
 
@@ -297,7 +304,14 @@ class JobStartForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        given = {name: cleaned[name] for name in self.parameter_names if cleaned.get(name) not in (None, "", [])}
+        # A form shows every parameter, each at its default: what the user left blank or at its default was not
+        # given (the serializer fills the same defaults), so a kind's serializer sees what an API client would.
+        fields = self.kind.parameters().fields
+        given = {
+            name: cleaned[name]
+            for name in self.parameter_names
+            if cleaned.get(name) not in (None, "", []) and not _is_default(fields[name], cleaned[name])
+        }
         try:
             cleaned["parameters"] = self.kind.validate_parameters(given)
         except serializers.ValidationError as exc:

@@ -4,7 +4,6 @@ import itertools
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from market_analysis.choices import Analysis, Period, Stratification, Trimming
 from properties.choices import ValueSource
@@ -103,18 +102,12 @@ class MarketAnalysisParametersSerializer(serializers.Serializer):
         # The parameters given (not defaulted): `initial_data` is not set when nested in the job's start body.
         return self._cross_check(attrs, given=set(data))
 
-    def _is_default(self, name: str, attrs: dict) -> bool:
-        default = self.fields[name].default
-        return default is not empty and attrs.get(name) == default
-
     def _cross_check(self, attrs: dict, *, given: set[str]) -> dict:
         analysis = attrs.get("analysis", RATIO_STUDY)
-        # A parameter of another analysis is a mistake worth saying, unless it only repeats its default (as a
-        # form that shows every field with its default sends it).
-        errors = {
+        errors = {  # a parameter of another analysis is a mistake worth saying
             name: f"applies to {', '.join(sorted(APPLIES_TO[name]))}, not to {analysis}."
             for name in given
-            if name in APPLIES_TO and analysis not in APPLIES_TO[name] and not self._is_default(name, attrs)
+            if name in APPLIES_TO and analysis not in APPLIES_TO[name]
         }
         start, end = attrs.get("sale_date_from"), attrs.get("sale_date_to")
         if start and end and start > end:

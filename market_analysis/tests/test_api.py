@@ -24,6 +24,8 @@ JOBS = "api:market-analysis-job-list"
         ({"analysis": "forecast"}, "analysis", '"forecast" is not a valid choice.'),
         ({"analysis": "price_trends", "resamples": 10}, "resamples", "applies to ratio_study, not to price_trends."),
         ({"analysis": "price_trends", "time_adjust": True}, "time_adjust", "applies to ratio_study"),
+        ({"analysis": "price_trends", "resamples": 1000}, "resamples", "applies to ratio_study"),  # even at its default
+        ({"analysis": "time_adjustment", "stratify_by": "neighborhood"}, "stratify_by", "applies to price_trends"),
         ({"analysis": "time_adjustment", "stratify_by": "property_class"}, "stratify_by", "applies to price_trends"),
         ({"sale_date_from": "2025-06-01", "sale_date_to": "2025-01-01"}, "sale_date_to", "must not be before"),
         ({"stratify_by": "value_band", "value_bands": [300000, 200000]}, "value_bands", "strictly ascending"),
@@ -46,8 +48,7 @@ def test_bad_parameters_are_refused_at_submission_naming_the_field(county, param
 @pytest.mark.django_db
 def test_parameters_are_stored_as_validated_keeping_what_applies(county):
     client = bearer_client(user_with_role(county, "analyst", username="analyst"))
-    # A parameter of another analysis at its default (as a form sends every field) is harmless and dropped.
-    parameters = {"analysis": "price_trends", "period": "quarter", "sale_date_from": "2024-01-01", "resamples": 1000}
+    parameters = {"analysis": "price_trends", "period": "quarter", "sale_date_from": "2024-01-01"}
     response = client.post(reverse(JOBS), {"county": county.slug, "parameters": parameters}, format="json")
     assert response.status_code == 202, response.content
     stored = MarketAnalysisJob.objects.get().parameters
