@@ -30,6 +30,7 @@ CHARACTERISTIC_COLUMNS = {
     "quality": "O",
     "condition": "O",
 }
+LOCATION_COLUMNS = {"property": np.int64, "latitude": np.float64, "longitude": np.float64}
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,14 @@ class SalesColumns:
 def valid_sales(
     *, county: County, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
     roll_year: int | None = None, value_source: str | None = None, classes: list[str] | None = None,
-    characteristics: bool = False,
+    characteristics: bool = False, location: bool = False,
 ) -> SalesColumns:  # fmt: skip
     """The county's valid (arm's-length, single-parcel) sales of real property in the date window.
 
     With `roll_year` and `value_source`, each sale carries its parcel's market value of that roll year from
     that source (`value`, NaN where the parcel has none); with `characteristics`, the parcel's living area,
-    effective year, land area, quality and condition too.
+    effective year, land area, quality and condition too; with `location`, the parcel's id (`property`) and its
+    latitude and longitude.
     """
     sales = Sale.objects.filter(county=county, is_valid=True, is_multi_parcel=False, property__property_type="R")
     if date_from is not None:
@@ -84,6 +86,10 @@ def valid_sales(
     if characteristics:
         fields.update({name: F(f"property__{name}") for name in CHARACTERISTIC_COLUMNS})
         types.update(CHARACTERISTIC_COLUMNS)
+    if location:
+        fields.update({"property": F("property_id"), "latitude": F("property__latitude"),
+                       "longitude": F("property__longitude")})  # fmt: skip
+        types.update(LOCATION_COLUMNS)
     rows = list(sales.order_by("sale_date", "id").values_list(*fields.values()))
     return SalesColumns(columns_of(rows, types))
 

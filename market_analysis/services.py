@@ -32,7 +32,7 @@ from market_analysis.selectors import (
     time_index_current,
     valid_sales,
 )
-from market_analysis.time_index import TimeIndexError, hedonic_time_index, level_at
+from market_analysis.time_index import TimeFactors, TimeIndexError, hedonic_time_index
 
 DEFAULT_VALUE_BANDS = [200_000, 300_000, 400_000, 500_000, 750_000]
 DEFAULT_IQR_MULTIPLIER = 3.0
@@ -192,17 +192,23 @@ def time_index_build(*, county: County, job: MarketAnalysisJob, parameters: Mapp
     ]
 
 
-def time_factors(time_index: TimeIndex, dates: np.ndarray, target: datetime.date) -> np.ndarray:
-    """Factors that bring prices of `dates` to `target` by the index: level(target) / level(date)
-    (`time_index.level_at`: the month's level, the first month's before it, the recent trend after the last)."""
+def time_factors_of(time_index: TimeIndex, target: datetime.date) -> TimeFactors:
+    """The stored index's factors to `target` (`TimeFactors`: the month's level, the first month's before the
+    index, the recent trend after its last month)."""
     months = sorted(time_index.months.all(), key=lambda m: m.month)
-    labels = np.array([m.month for m in months], dtype="datetime64[M]")
-    levels = np.array([m.index for m in months])
+    return TimeFactors(
+        target=target,
+        trend=time_index.recent_trend,
+        months=np.array([m.month for m in months], dtype="datetime64[M]"),
+        index=np.array([m.index for m in months]),
+        index_date=time_index.valuation_date,
+        source=f"time index of {time_index.created_at:%Y-%m-%d} (job {time_index.job_id})",
+    )
 
-    def level(when) -> np.ndarray:
-        return level_at(labels, levels, time_index.recent_trend, time_index.valuation_date, when)
 
-    return level(np.array([target], dtype="datetime64[D]"))[0] / level(np.asarray(dates, dtype="datetime64[D]"))
+def time_factors(time_index: TimeIndex, dates: np.ndarray, target: datetime.date) -> np.ndarray:
+    """Factors that bring prices of `dates` to `target` by the stored index."""
+    return time_factors_of(time_index, target)(dates)
 
 
 # -- strata ---------------------------------------------------------------------------------------------------------

@@ -140,3 +140,44 @@ def level_at(months: np.ndarray, index: np.ndarray, recent_trend: float, valuati
     position = np.clip((month - months[0]).astype(np.int64), 0, months.size - 1)
     beyond = np.exp(-recent_trend * months_between(dates, valuation_date))
     return np.where(month > months[-1], beyond, index[position])
+
+
+@dataclass(frozen=True)
+class TimeFactors:
+    """Factors that bring a price of any date to `target`: level(target) / level(date), by a monthly index
+    (`level_at`) where there is one, else by a constant trend (log change per month). JSON-able, so a job can keep
+    the factors it used."""
+
+    target: datetime.date
+    trend: float  # the index's recent trend (past its last month), or the whole trend without an index
+    months: np.ndarray | None = None  # datetime64[M]
+    index: np.ndarray | None = None
+    index_date: datetime.date | None = None  # the index's own valuation date (level 1.0 there)
+    source: str = ""  # where the factors come from, for the reader
+
+    def __call__(self, dates) -> np.ndarray:
+        dates = np.asarray(dates, dtype="datetime64[D]")
+        if self.months is None:
+            return np.exp(self.trend * months_between(dates, self.target))
+
+        def level(when):
+            return level_at(self.months, self.index, self.trend, self.index_date, when)
+
+        return level(np.array([self.target], dtype="datetime64[D]"))[0] / level(dates)
+
+    def as_dict(self) -> dict:
+        return {
+            "target": str(self.target), "trend": self.trend, "source": self.source,
+            "months": None if self.months is None else [str(m) for m in self.months],
+            "index": None if self.index is None else [float(i) for i in self.index],
+            "index_date": None if self.index_date is None else str(self.index_date),
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, kept: Mapping) -> "TimeFactors":
+        return cls(
+            target=datetime.date.fromisoformat(kept["target"]), trend=kept["trend"], source=kept.get("source", ""),
+            months=None if kept["months"] is None else np.array(kept["months"], dtype="datetime64[M]"),
+            index=None if kept["index"] is None else np.array(kept["index"]),
+            index_date=None if kept["index_date"] is None else datetime.date.fromisoformat(kept["index_date"]),
+        )  # fmt: skip

@@ -64,3 +64,15 @@ def wkb_to_svg(wkb: bytes | memoryview | None, *, size: int = 240) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="{view_box}" '
         f'preserveAspectRatio="xMidYMid meet" role="img" aria-label="parcel shape">{paths}</svg>'
     )
+
+
+def projected_metres(latitude, longitude, epsg: int):
+    """Points (WGS 84 degrees) in the county's projected CRS, in metres whatever the CRS's unit (US survey feet
+    for Washington's State Plane): distances between them are then plain Euclidean ones. NaN where unknown."""
+    import numpy as np
+    from pyproj import CRS, Transformer
+
+    crs = CRS.from_epsg(epsg)
+    to_metres = crs.axis_info[0].unit_conversion_factor
+    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(np.asarray(longitude), np.asarray(latitude))
+    return np.asarray(x) * to_metres, np.asarray(y) * to_metres

@@ -417,7 +417,7 @@ class JobAdmin(CountyScopedAdmin):
         job = self.get_object(request, object_id)
         extra = {
             "job_running": job is not None and not job.is_finished,
-            "job_cancellable": job is not None and job.status == JobStatus.PENDING and self.may_run(request, job),
+            "job_cancellable": job is not None and not job.is_finished and self.may_run(request, job),
             "job_download_url": (
                 reverse(f"admin:{self._url_prefix()}_download", args=[job.pk])
                 if job is not None and job.status == JobStatus.COMPLETED and job.files
@@ -437,7 +437,9 @@ class JobAdmin(CountyScopedAdmin):
         if job_cancel(job=job):
             self.message_user(request, f"Cancelled {self.job_kind.label} {job.pk}.", messages.SUCCESS)
         else:
-            self.message_user(request, f"The job is {job.status}; only a pending job can be cancelled.", messages.ERROR)
+            self.message_user(
+                request, f"The job is {job.status}; only a pending or running job can be cancelled.", messages.ERROR
+            )
         return HttpResponseRedirect(reverse(f"admin:{self._url_prefix()}_change", args=[job.pk]))
 
     def download_view(self, request, object_id):

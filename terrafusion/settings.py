@@ -148,6 +148,8 @@ CACHES = {
 JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 6 * 3600, minimum=1)
 # Jobs a user may have pending or running at once, over every kind (the API answers 429 beyond).
 JOB_MAX_UNFINISHED_PER_USER = env_int("JOB_MAX_UNFINISHED_PER_USER", 20, minimum=1)
+# A mass appraisal values parcels in parts of this many, which any number of workers run in parallel.
+VALUATION_CHUNK_PARCELS = env_int("VALUATION_CHUNK_PARCELS", 50_000, minimum=100)
 # Jobs are handed to RQ by terrafusion.jobs.runner.job_enqueue after the commit (and failed if the queue is
 # unreachable); django-rq deferring once more would hide that failure from it.
 RQ = {"COMMIT_MODE": "auto"}

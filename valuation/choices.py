@@ -4,5 +4,6 @@ from django.db import models
 
 
 class ValuationMethod(models.TextChoices):
-    # The methods available so far; comparable sales and a gradient-boosted model arrive with their code.
     HEDONIC = "hedonic", "Hedonic regression (log-linear, neighborhood and time effects)"
+    COMPARABLE_SALES = "comparable_sales", "Comparable sales (nearest similar sales, adjusted at the county's rates)"
+    GBM = "gbm", "Gradient-boosted trees (LightGBM)"

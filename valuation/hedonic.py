@@ -28,6 +28,7 @@ class HedonicModel:
     valuation_date: datetime.date
     residual_sd: float  # of log price: the width of the estimates' ranges
     sales: int
+    vacant_class: str | None = None  # the class most vacant-land sales have (None: no vacant sales to price land)
 
     def effects(self) -> dict[str, float]:
         """Each term's coefficient (log scale), for the job's report."""
@@ -68,7 +69,16 @@ def hedonic_fit(sales: Mapping[str, np.ndarray], *, valuation_date: datetime.dat
         valuation_date=valuation_date,
         residual_sd=float(np.sqrt(residuals @ residuals / max(1, n - design.shape[1]))),
         sales=n,
+        vacant_class=_modal_vacant_class(sales),
     )
+
+
+def _modal_vacant_class(sales: Mapping[str, np.ndarray]) -> str | None:
+    vacant = sales["class_code"][~(np.isfinite(sales["living_area"]) & (sales["living_area"] > 0))]
+    if not vacant.size:
+        return None
+    kinds, counts = np.unique(vacant, return_counts=True)
+    return str(kinds[np.argmax(counts)])
 
 
 def hedonic_predict(model: HedonicModel, parcels: Mapping[str, np.ndarray], dates=None) -> HedonicEstimate:

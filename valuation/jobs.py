@@ -1,6 +1,15 @@
-"""The valuation job kind: a mass appraisal of a county (or some of its neighborhoods)."""
+"""The valuation job kind: a mass appraisal of a county (or some of its neighborhoods), or one property's value.
+
+A mass appraisal trains once, in the job's first step (`chunks()`: the model is kept as the job's files), then
+values the parcels in id ranges of VALUATION_CHUNK_PARCELS, which any number of workers run in parallel; the
+part that finishes last writes the summary. A county smaller than one part (or one property) is done in one
+piece by `run()`.
+"""
 
 import datetime
+
+import numpy as np
+from django.conf import settings
 
 from counties.roles import RUN_VALUATION
 from terrafusion.jobs.registry import JobKind
@@ -8,19 +17,63 @@ from terrafusion.jobs.runner import JobRunner
 from valuation.api.serializers import ValuationParametersSerializer
 from valuation.choices import ValuationMethod
 from valuation.models import ValuationJob
-from valuation.services import mass_appraisal
+from valuation.selectors import parcel_ids, parcels_to_value
+from valuation.services import (
+    KeptFile,
+    appraisal_summary,
+    fitted_load,
+    mass_appraisal,
+    parcels_value,
+    training_files,
+    valuation_train,
+)
 
 
 class ValuationJobRunner(JobRunner):
-    def run(self) -> dict:
-        county = self.job.county
-        parameters = {"roll_year": county.working_roll_year, **self.job.parameters}
+    def parameters(self) -> dict:
+        parameters = {"roll_year": self.job.county.working_roll_year, **self.job.parameters}
         for name in ("sale_date_from", "sale_date_to"):
             if parameters.get(name):
                 parameters[name] = datetime.date.fromisoformat(parameters[name])
+        return parameters
+
+    def chunks(self) -> list[dict] | None:
+        parameters = self.parameters()
+        if parameters.get("property"):
+            return None
+        ids = parcel_ids(county=self.job.county, neighborhoods=parameters.get("neighborhoods") or None)
+        size = settings.VALUATION_CHUNK_PARCELS
+        if ids.size <= size:
+            return None
+        self.progress(0.05, f"training on the sales ({ids.size:,} parcels to value)")
+        self._save(training_files(valuation_train(county=self.job.county, parameters=parameters)))
+        starts = ids[::size]
+        ends = np.append(ids[size - 1 :: size], ids[-1])[: starts.size]
+        return [{"low": int(low), "high": int(high)} for low, high in zip(starts, ends, strict=True)]
+
+    def _save(self, files: list[KeptFile]) -> None:
+        for kept in files:
+            self.save_file(kept.name, kept.content, title=kept.title, content_type=kept.content_type)
+
+    def run_chunk(self, chunk: dict) -> dict:
+        fitted, _ = fitted_load(self.job)
+        parcels = parcels_to_value(
+            county=self.job.county, neighborhoods=self.job.parameters.get("neighborhoods") or None,
+            id_range=(chunk["low"], chunk["high"]),
+        )  # fmt: skip
+        return parcels_value(
+            county=self.job.county, job=self.job, fitted=fitted, roll_year=self.parameters()["roll_year"],
+            parcels=parcels,
+        )  # fmt: skip
+
+    def combine(self, results: list[dict]) -> dict:
+        _, training = fitted_load(self.job)
+        return appraisal_summary(training, results)
+
+    def run(self) -> dict:
         self.progress(0.1, "training and valuing")
-        summary, model = mass_appraisal(county=county, job=self.job, parameters=parameters)
-        self.save_file("model.json", model, title="The fitted model (JSON)")
+        summary, files = mass_appraisal(county=self.job.county, job=self.job, parameters=self.parameters())
+        self._save(files)
         return summary
 
 

@@ -16,6 +16,7 @@ from market_analysis.models import MarketAnalysisJob, TimeIndex, TimeIndexMonth
 from market_analysis.selectors import valid_sales
 from market_analysis.services import AnalysisError
 from properties.demo import demo_county_delete, demo_county_generate
+from properties.demo.model import stored_model_log_price
 from terrafusion.testing.factories import (
     CountyFactory,
     NeighborhoodFactory,
@@ -50,25 +51,7 @@ def parameters(county: County, **given) -> dict:
 
 def true_log_price(county: County, sales, when: datetime.date) -> np.ndarray:
     """The demo model's expected log price of each sold parcel at `when`, computed from the county's settings."""
-    model = county.settings["demo_model"]
-    year = when.year
-    base = np.datetime64(model["trend_base_date"])
-    months = (np.datetime64(when) - base).astype(np.float64) / 30.4375
-    vacant = np.isin(sales["class_code"], model["vacant_land"]["class_codes"])
-    log_land = np.log(sales["land_area_sqft"])
-    neighborhood = np.array([model["neighborhood"][code] for code in sales["neighborhood"]])
-    area = np.where(vacant, 1.0, sales["living_area"])
-    improved = (
-        model["intercept"]
-        + model["b_area"] * np.log(np.maximum(area, 1.0))
-        + model["b_age"] * np.maximum(0, year - np.nan_to_num(sales["effective_year"], nan=year))
-        + np.array([model["b_quality"].get(q, 0.0) for q in sales["quality"]])
-        + np.array([model["b_condition"].get(c, 0.0) for c in sales["condition"]])
-        + model["b_land"] * log_land
-        + np.array([model["b_class"].get(c, 0.0) for c in sales["class_code"]])
-    )
-    land = model["vacant_land"]["intercept"] + model["vacant_land"]["b_land"] * log_land
-    return np.where(vacant, land, improved) + neighborhood + model["trend_per_month"] * months
+    return stored_model_log_price(county.settings["demo_model"], sales, np.datetime64(when))
 
 
 # -- time adjustment ------------------------------------------------------------------------------------------------

@@ -180,3 +180,27 @@ def demo_model_json(
             ],
         },
     }
+
+
+def stored_model_log_price(truth: Mapping, parcels: Mapping[str, np.ndarray], dates) -> np.ndarray:
+    """The true model's expected log price of parcels at `dates` (one date or one each), from the truth as a county
+    stores it (`demo_model_json`) and the parcels' columns as the database gives them (codes as text, NaN where a
+    number is missing): the oracle a valuation method is judged against."""
+    dates = np.broadcast_to(np.asarray(dates, dtype="datetime64[D]"), np.shape(parcels["land_area_sqft"]))
+    year = dates.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = months_since(dates, np.datetime64(truth["trend_base_date"]))
+    vacant = np.isin(parcels["class_code"], truth["vacant_land"]["class_codes"])
+    log_land = np.log(parcels["land_area_sqft"])
+    neighborhood = np.array([truth["neighborhood"][code] for code in parcels["neighborhood"]])
+    area = np.where(vacant, 1.0, parcels["living_area"])
+    improved = (
+        truth["intercept"]
+        + truth["b_area"] * np.log(np.maximum(area, 1.0))
+        + truth["b_age"] * np.maximum(0, year - np.nan_to_num(parcels["effective_year"], nan=year))
+        + np.array([truth["b_quality"].get(q, 0.0) for q in parcels["quality"]])
+        + np.array([truth["b_condition"].get(c, 0.0) for c in parcels["condition"]])
+        + truth["b_land"] * log_land
+        + np.array([truth["b_class"].get(c, 0.0) for c in parcels["class_code"]])
+    )
+    land = truth["vacant_land"]["intercept"] + truth["vacant_land"]["b_land"] * log_land
+    return np.where(vacant, land, improved) + neighborhood + truth["trend_per_month"] * months

@@ -25,6 +25,10 @@ class JobStatus(models.TextChoices):
 FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+class JobStopped(Exception):
+    """The job was cancelled (or failed elsewhere) while this part of it ran: its work is not kept."""
+
+
 def job_file_path(job: "BaseJob", filename: str) -> str:
     return f"jobs/{job.kind}/{job.county.slug}/{job.pk}/{filename}"
 
@@ -89,6 +93,14 @@ class BaseJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    def lock_if_going(self) -> bool:
+        """Inside a transaction: lock the job's row if it is still pending or running (and say so), so the work
+        written in that transaction commits only for a job that has not been cancelled or failed meanwhile."""
+        status = type(self).objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).first()
+        if status is not None:
+            self.status = status
+        return status in (JobStatus.PENDING, JobStatus.RUNNING)
 
     def file(self, name: str) -> dict | None:
         """The result file called `name` ({name, title, content_type, size, path}), or None."""

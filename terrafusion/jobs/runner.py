@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from counties.models import County
 from terrafusion import metrics
-from terrafusion.jobs.models import FILE_NAME_PATTERN, BaseJob, JobStatus, job_file_path
+from terrafusion.jobs.models import FILE_NAME_PATTERN, BaseJob, JobStatus, JobStopped, job_file_path
 from terrafusion.jobs.registry import JobKind, job_kind_for_model
 
 logger = logging.getLogger(__name__)
@@ -130,16 +130,19 @@ def _count_unqueued(kind: str, county_slug: str) -> None:
 
 
 def job_cancel(*, job: BaseJob) -> bool:
-    """Cancel a job that has not started yet; False when it already has (or has finished)."""
+    """Cancel a job that has not finished; False when it has. A pending job never starts; a running one stops
+    at its next step: its parts not yet started skip, and work that checks (`BaseJob.lock_if_going`) keeps
+    nothing. Work already committed by a finished part stays, tied to the cancelled job."""
     model = type(job)
+    was = job.status
     cancelled = bool(
-        model.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+        model.objects.filter(pk=job.pk, status__in=(JobStatus.PENDING, JobStatus.RUNNING)).update(
             status=JobStatus.CANCELLED, finished_at=timezone.now()
         )
     )
     job.refresh_from_db()
     if cancelled:
-        JobRunner(job).log("Cancelled before it started.")
+        JobRunner(job).log("Cancelled before it started." if was == JobStatus.PENDING else "Cancelled while running.")
     return cancelled
 
 
@@ -315,6 +318,9 @@ def execute_job(model_label: str, job_id: str) -> str:
                 _split(runner, chunks)
                 return f"split into {len(chunks)} chunks"
             result = runner.run()
+        except JobStopped as exc:
+            runner.log(f"Stopped: {exc}", level="warning")
+            return "stopped"
         except Exception as exc:
             _fail(runner, str(exc) or exc.__class__.__name__)
             raise
@@ -362,6 +368,9 @@ def execute_chunk(model_label: str, job_id: str, index: int, chunk: dict) -> str
     with _Heartbeat(model, job.pk):
         try:
             result = runner.run_chunk(chunk)
+        except JobStopped as exc:
+            runner.log(f"Part {index + 1} of {total} stopped: {exc}", level="warning")
+            return "stopped"
         except Exception as exc:
             _fail(runner, f"Part {index + 1} of {total} failed: {str(exc) or exc.__class__.__name__}")
             raise

@@ -27,11 +27,12 @@ def test_a_mass_appraisal_values_every_parcel_and_judges_itself_on_the_holdout()
     Property.objects.filter(pk=missing.pk).update(land_area_sqft=None)
     job = ValuationJob.objects.create(county=county)
 
-    summary, model = mass_appraisal(county=county, job=job, parameters=parameters(county))
+    summary, files = mass_appraisal(county=county, job=job, parameters=parameters(county))
 
     results = ValuationResult.objects.filter(job=job)
     assert results.count() == summary["parcels"]["valued"] == 5999
     assert summary["not_valued"] == [{"property": missing.pk, "reason": "no land area"}]
+    assert summary["parcels"]["not_valued_by_reason"] == {"no land area": 1}
     holdout = summary["holdout"]["overall"]
     assert 0.97 <= holdout["median"] <= 1.03 and holdout["cod"] < 11.5  # the noise alone gives about 9.6
     assert summary["effects"]["months to the valuation date"] == pytest.approx(0.004, abs=0.001)
@@ -47,7 +48,8 @@ def test_a_mass_appraisal_values_every_parcel_and_judges_itself_on_the_holdout()
     # The demo's values are its assessment (level 0.94 at 1 January): the estimates sit about 6% above.
     changes = np.array(list(results.exclude(change=None).values_list("change", flat=True)))
     assert np.median(changes) == pytest.approx(1 / 0.94 - 1, abs=0.04)
-    kept = json.loads(model)
+    assert [f.name for f in files] == ["model.json", "holdout.csv"]
+    kept = json.loads(files[0].content)["hedonic"]
     assert kept["terms"][:2] == ["intercept", "months to the valuation date"]
     assert len(kept["coefficients"]) == len(kept["terms"])
     json.dumps(summary)
