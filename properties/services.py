@@ -996,3 +996,86 @@ def property_geometries_set(*, county, geometries: dict[int, bytes], actor: Acto
         _bulk_audits(county=county, entries=audits, actor=actor)
         changed += len(staged)
     return changed
+
+
+# --- values from a valuation: reviewed estimates become a roll year's values, in bulk, audited -------------------
+
+
+@dataclass
+class ValuesApplied:
+    written: int = 0  # parcels whose value row or current values changed
+    unchanged: int = 0  # already had exactly these values (applying twice changes nothing)
+    certified: int = 0  # left alone: the roll year's values of the parcel are certified
+    current_updated: int = 0  # parcels whose current values are now these (their newest roll year)
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@transaction.atomic
+def property_values_apply(
+    *, county, roll_year: int, values: list[tuple[int, int, int]], source: ValueSource, actor: Actor,
+    overwrite_certified: bool = False,
+) -> ValuesApplied:  # fmt: skip
+    """Write (parcel pk, land, improvement) as the parcels' `source` values for `roll_year` and, where the roll year
+    is the parcel's newest, as its current values; market = land + improvement, and assessed = market (Washington
+    assesses at 100% of true and fair value, RCW 84.40.030). Each parcel whose values change gets one audit row.
+
+    A parcel with a certified row for the roll year (of any source) is left alone unless `overwrite_certified`.
+    A fixed number of statements per 2,000 parcels: read, COPY, one UPDATE ... FROM, audits.
+    """
+    result = ValuesApplied()
+    now = timezone.now()
+    prefix = _value_key(roll_year, source) + "."
+    for batch in _batches(values):
+        pks = [pk for pk, _, _ in batch]
+        rows = {
+            row["property_id"]: row
+            for row in PropertyValue.objects.filter(property_id__in=pks, roll_year=roll_year, source=source).values(
+                "pk", "property_id", *VALUE_FIELDS
+            )
+        }
+        certified = set(
+            PropertyValue.objects.filter(property_id__in=pks, roll_year=roll_year, is_certified=True).values_list(
+                "property_id", flat=True
+            )
+        )
+        parcels = {
+            row["pk"]: row
+            for row in Property.objects.filter(pk__in=pks, county=county).values(
+                "pk", "property_id", *CURRENT_VALUE_FIELDS
+            )
+        }
+        inserts, updates, current, audits = [], [], [], []
+        for pk, land, improvement in batch:
+            parcel = parcels.get(pk)
+            if parcel is None:
+                raise ValueError(f"Parcel {pk} is not a parcel of {county}.")
+            if pk in certified and not overwrite_certified:
+                result.certified += 1
+                continue
+            new = {"land_value": land, "improvement_value": improvement, "market_value": land + improvement,
+                   "assessed_value": land + improvement}  # fmt: skip
+            row = rows.get(pk)
+            changes = _created(prefix, new) if row is None else _field_changes(prefix, row, new)
+            if row is None:
+                inserts.append((county.pk, pk, roll_year, source, *new.values(), actor.job_id, False, now, now))
+            elif changes:
+                updates.append((row["pk"], *new.values(), actor.job_id, False, now))
+            if parcel["value_year"] is None or parcel["value_year"] <= roll_year:
+                parcel_changes = _field_changes("", parcel, {**new, "value_year": roll_year})
+                if parcel_changes:
+                    current.append((pk, *new.values(), roll_year, now))
+                    changes.update(parcel_changes)
+                    result.current_updated += 1
+            if changes:
+                audits.append((pk, parcel["property_id"], changes))
+                result.written += 1
+            else:
+                result.unchanged += 1
+        columns = ["county_id", "property_id", "roll_year", "source", *VALUE_FIELDS, "job_id", "is_certified"]
+        rows_copy(PropertyValue._meta.db_table, [*columns, "created_at", "updated_at"], inserts)
+        rows_update(PropertyValue._meta.db_table, [*VALUE_FIELDS, "job_id", "is_certified", "updated_at"], updates)
+        rows_update(Property._meta.db_table, [*CURRENT_VALUE_FIELDS, "updated_at"], current)
+        _bulk_audits(county=county, entries=audits, actor=actor)
+    return result

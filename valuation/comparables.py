@@ -60,10 +60,11 @@ def _groups(terms: list[str]) -> np.ndarray:
     return matrix
 
 
-def adjustment_parts(model: HedonicModel, parcels: Mapping[str, np.ndarray]) -> np.ndarray:
-    """(parcels, adjustment lines): each line's part of a parcel's log price at the valuation date, by the
-    model's rates. The difference of two parcels' parts is the log adjustment from one to the other."""
-    estimate = hedonic_predict(model, parcels)
+def adjustment_parts(model: HedonicModel, parcels: Mapping[str, np.ndarray], dates=None) -> np.ndarray:
+    """(parcels, adjustment lines): each line's part of a parcel's log price, by the model's rates, with its
+    characteristics as of `dates` (a sale: its sale date, so its age is its age when sold; default the valuation
+    date). The difference of two parcels' parts is the log adjustment from one to the other."""
+    estimate = hedonic_predict(model, parcels, dates)
     return (estimate.contributions @ _groups(model.terms)).astype(np.float32)
 
 
@@ -91,7 +92,7 @@ def comparable_set(model: HedonicModel, sales: Mapping[str, np.ndarray], time_fa
     return ComparableSet(
         sales=kept,
         time_factor=np.asarray(time_factor, dtype=np.float64)[located],
-        parts=adjustment_parts(model, kept),
+        parts=adjustment_parts(model, kept, kept["sale_date"]),
         valuation_date=model.valuation_date,
         residual_sd=model.residual_sd,
     )
@@ -192,12 +193,19 @@ def _plain(value):
     return value
 
 
+def _age(effective_year, when) -> int | None:
+    if not np.isfinite(effective_year):
+        return None
+    return max(0, int(np.datetime64(when, "Y").astype(np.int64) + 1970 - effective_year))
+
+
 def comparables_grid(
     comps: ComparableSet, estimate: ComparablesEstimate, row: int, subject: Mapping[str, np.ndarray]
 ) -> dict:
     """One subject's grid (row `row` of the estimate; `subject` its columns, row `row` too): for each
-    comparable the sale, distance, raw price, time adjustment, each adjustment (the attribute on both sides,
-    its percent and dollars, applied in order so the dollars add up) and the adjusted price and weight."""
+    comparable the sale, distance, raw price, time adjustment, each adjustment (the attribute on both sides (for
+    age: the subject's at the valuation date, the comparable's when sold), its percent and dollars, applied in
+    order so the dollars add up) and the adjusted price and weight."""
     lines = []
     for slot in np.flatnonzero(estimate.comparables[row] >= 0):
         sale = int(estimate.comparables[row, slot])
@@ -207,12 +215,16 @@ def comparables_grid(
             "name": "time", "subject": str(comps.valuation_date), "comparable": _plain(comps.sales["sale_date"][sale]),
             "percent": round((float(comps.time_factor[sale]) - 1) * 100, 2), "amount": round(running - price),
         }]  # fmt: skip
+        sold = comps.sales["sale_date"][sale]
         for line, (name, attribute, _) in enumerate(ADJUSTMENTS):
             log_adjust = float(estimate.log_adjustments[row, slot, line])
             after = running * np.exp(log_adjust)
+            shown = (  # age: the subject's at the valuation date, the comparable's when it sold
+                (_age(subject[attribute][row], comps.valuation_date), _age(comps.sales[attribute][sale], sold))
+                if name == "age" else (_plain(subject[attribute][row]), _plain(comps.sales[attribute][sale]))
+            )  # fmt: skip
             adjustments.append({
-                "name": name, "subject": _plain(subject[attribute][row]),
-                "comparable": _plain(comps.sales[attribute][sale]),
+                "name": name, "subject": shown[0], "comparable": shown[1],
                 "percent": round((np.exp(log_adjust) - 1) * 100, 2), "amount": round(after - running),
             })  # fmt: skip
             running = after

@@ -1,5 +1,7 @@
 """Valuation jobs (the kind is declared in valuation/jobs.py) and the values they estimate, per parcel."""
 
+import builtins
+
 from django.db import models
 
 from counties.models import County
@@ -7,6 +9,8 @@ from counties.querysets import CountyScopedQuerySet
 from properties.models import Property
 from terrafusion.jobs.models import BaseJob, job_indexes
 from valuation.choices import ValuationMethod
+
+LARGE_CHANGE = 0.30  # a result more than this far (up or down) from the current value is flagged for review
 
 
 class ValuationJob(BaseJob):
@@ -45,3 +49,13 @@ class ValuationResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.property_id}: {self.estimate:,} ({self.method}, {self.roll_year})"
+
+    @builtins.property  # `property` is the parcel field here
+    def flags(self) -> list[str]:
+        """The review flags that hold for this result (`choices.ResultFlag`)."""
+        if self.current_value is None:
+            return ["no_current_value"]
+        flags = ["within_range" if self.low <= self.current_value <= self.high else "outside_range"]
+        if self.change is not None and abs(self.change) > LARGE_CHANGE:
+            flags.insert(0, "large_change")
+        return flags

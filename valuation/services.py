@@ -23,9 +23,9 @@ from market_analysis import stats
 from market_analysis.selectors import SalesColumns, time_index_current, valid_sales
 from market_analysis.services import time_factors_of, valuation_date
 from market_analysis.time_index import TimeFactors
-from properties.choices import Condition, Quality
+from properties.choices import ActorKind, Condition, Quality, ValueSource
 from properties.geometry import projected_metres
-from properties.services import rows_copy
+from properties.services import Actor, property_values_apply, rows_copy
 from terrafusion.jobs.models import JobStopped
 from valuation import comparables as comps
 from valuation.choices import ValuationMethod
@@ -487,3 +487,35 @@ def result_explain(result: ValuationResult) -> dict:
         raise ValuationError(f"Property {result.property_id} is no longer a real property of the county.")
     explained = explain_parcels(fitted, _located(result.county, parcels))[0]
     return {"result": result.pk, "property": result.property_id, "estimate": result.estimate, **explained}
+
+
+# -- review and apply -------------------------------------------------------------------------------------------
+
+
+class ApplyRefused(ValueError):
+    """The results cannot be applied as asked; the message says why."""
+
+
+def valuation_apply(*, job: ValuationJob, results, user, overwrite_certified: bool = False) -> dict:
+    """Apply reviewed results of a completed job (`results`: a queryset of its ValuationResults, all or filtered) as
+    the parcels' `valuation` values of its roll year and their current values, through the properties' one write
+    path, audited in the user's and the job's name. A certified roll year is changed only with
+    `overwrite_certified`; applying the same results twice changes nothing the second time."""
+    from terrafusion.jobs.models import JobStatus
+
+    if job.status != JobStatus.COMPLETED:
+        raise ApplyRefused(f"The job is {job.status}: only a completed valuation's results can be applied.")
+    county = job.county
+    roll_year = job.result["roll_year"]
+    if county.certified_roll_year is not None and roll_year <= county.certified_roll_year and not overwrite_certified:
+        raise ApplyRefused(
+            f"{county.name}'s {roll_year} roll is certified (certified through {county.certified_roll_year}): its "
+            "values change only with overwrite_certified."
+        )
+    values = list(results.order_by("property_id").values_list("property_id", "land_value", "improvement_value"))
+    actor = Actor(kind=ActorKind.USER, user=user, job_id=job.pk, source=f"valuation job {job.pk} applied")
+    applied = property_values_apply(
+        county=county, roll_year=roll_year, values=values, source=ValueSource.VALUATION, actor=actor,
+        overwrite_certified=overwrite_certified,
+    )  # fmt: skip
+    return {"job": str(job.pk), "roll_year": roll_year, "results": len(values), **applied.as_dict()}

@@ -78,5 +78,5 @@ def test_each_method_comes_within_issue_9s_bounds_of_the_oracle_on_its_holdout(d
     assert 0.97 <= ours.median <= 1.03
     assert abs(ours.prd - truth.prd) <= 0.01 and abs(ours.prb.prb - truth.prb.prb) <= 0.01
     # The job's own report is the same holdout's statistics.
-    assert summary["holdout"]["overall"]["cod"] == pytest.approx(ours.cod, rel=1e-6)
+    assert summary["holdout"]["overall"]["cod"] == pytest.approx(ours.cod, rel=1e-4)  # the CSV rounds to dollars
     assert summary["parcels"]["valued"] == 20_000 - summary["parcels"]["not_valued"]
