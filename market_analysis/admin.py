@@ -4,12 +4,12 @@ county's time indexes with their months."""
 import math
 
 from django.contrib import admin
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from market_analysis.choices import Analysis
 from market_analysis.jobs import MARKET_ANALYSIS_JOBS
 from market_analysis.models import MarketAnalysisJob, TimeIndex, TimeIndexMonth
-from terrafusion.admin import CountyListFilter, CountyScopedAdmin, CountyScopedTabularInline, JobAdmin
+from terrafusion.admin import CountyListFilter, CountyScopedAdmin, CountyScopedTabularInline, JobAdmin, html_table
 from terrafusion.jobs.models import JobStatus
 
 
@@ -25,14 +25,6 @@ def _verdict(standards: dict | None, name: str) -> str:
     if not standards or standards.get(name) is None:
         return ""
     return " ✔" if standards[name] else " ✘"
-
-
-def _table(headers: list[str], rows: list[list]) -> str:
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
-    )
-    return format_html('<table class="tf-figures"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body)
 
 
 def ratio_study_table(result: dict) -> str:
@@ -69,7 +61,7 @@ def ratio_study_table(result: dict) -> str:
         sales["selected"], sales["used"], sales["excluded"], sales["trimmed"], f"{result['confidence']:.0%}",
         result["resamples"],
     )  # fmt: skip
-    return format_html("{}{}{}", counts, _table(headers, rows), note)
+    return format_html("{}{}{}", counts, html_table(headers, rows), note)
 
 
 def price_trends_table(result: dict) -> str:
@@ -78,7 +70,7 @@ def price_trends_table(result: dict) -> str:
          "-" if r["yoy_change"] is None else f"{r['yoy_change']:+.1%}"]
         for r in result["county_trend"]
     ]  # fmt: skip
-    return _table(["period", "sales", "median price", "median $/sq ft", "year on year"], rows)
+    return html_table(["period", "sales", "median price", "median $/sq ft", "year on year"], rows)
 
 
 def time_adjustment_table(result: dict) -> str:
@@ -88,7 +80,7 @@ def time_adjustment_table(result: dict) -> str:
         result["sales_used"], result["r_squared"], f"{math.expm1(result['monthly_trend']):+.2%}",
         f"{result['annual_change']:+.1%}", f"{math.expm1(result['recent_trend']):+.2%}",
     )  # fmt: skip
-    return format_html("{}{}", intro, _table(["month", "sales", "index", "factor to valuation date"], rows))
+    return format_html("{}{}", intro, html_table(["month", "sales", "index", "factor to valuation date"], rows))
 
 
 def neighborhood_summary_table(result: dict) -> str:
@@ -109,7 +101,7 @@ def neighborhood_summary_table(result: dict) -> str:
         "median ratio",
         "COD",
     ]
-    return _table(headers, rows)
+    return html_table(headers, rows)
 
 
 FIGURES = {

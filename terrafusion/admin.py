@@ -235,6 +235,15 @@ class CountyScopedImportExportAdmin(ImportExportMixin, CountyScopedAdmin):
         return super().process_result(result, request)
 
 
+def html_table(headers: list[str], rows: list[list], css_class: str = "tf-figures") -> str:
+    """A plain HTML table of figures (every cell escaped)."""
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+    )
+    return format_html('<table class="{}"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', css_class, head, body)
+
+
 def log_table(entries: Iterable[dict]) -> str:
     """A job's log ([{at, level, message}, ...]) as an escaped HTML table."""
     entries = list(entries or [])
@@ -518,6 +527,7 @@ __all__ = [
     "CountyScopedTabularInline",
     "JobAdmin",
     "county_id_of",
+    "html_table",
     "json_block",
     "log_table",
     "register_job_admins",

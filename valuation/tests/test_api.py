@@ -112,6 +112,7 @@ def test_applying_writes_the_roll_years_values_and_current_values_audited_and_tw
 def test_a_filter_chooses_which_results_are_applied(county):
     admin = user_with_role(county, "county_admin", username="assessor")
     job = valued(county, parcels=48)
+    job.results.update(change=0.0)
     ValuationResult.objects.filter(pk=job.results.order_by("id").first().pk).update(change=0.45)
     response = apply(admin, job, filter={"exclude_flag": "large_change"})
     assert response.json()["results"] == job.results.count() - 1
@@ -151,6 +152,7 @@ def test_results_are_filtered_by_neighborhood_change_and_flag(county):
     viewer = user_with_role(county, "viewer", username="reviewer")
     job = valued(county, parcels=48)
     first, second = job.results.order_by("id")[:2]
+    job.results.update(change=0.0)  # every parcel level with its current value, but two
     ValuationResult.objects.filter(pk=first.pk).update(change=0.5)
     ValuationResult.objects.filter(pk=second.pk).update(change=-0.35)
     client = bearer_client(viewer)
