@@ -2,23 +2,18 @@
 
 import json
 import os
-import subprocess
-import sys
-import threading
 import time
 
-import psutil
 from django.conf import settings
 from django.db import connection
 
-from bench.pacs import ROOT, SLUG, YEARS, manage, say
+from bench.pacs import SLUG, YEARS, manage, say
 from bench.pacs_baseline import straightforward_load
+from bench.workers import job_run as workers_job_run
 from counties.models import County
 from ingestion.choices import IngestionOperation
 from ingestion.models import IngestionJob
 from properties.models import Property, PropertyChange, Sale
-from terrafusion.jobs.models import FINISHED_STATUSES
-from terrafusion.jobs.runner import job_enqueue
 
 TARGETS = {"load_seconds": 60, "peak_rss_gib": 2, "reload_seconds": 30, "sync_seconds": 15}
 
@@ -55,59 +50,11 @@ def county_prepare(configs: str) -> County:
     return county
 
 
-class PeakRss(threading.Thread):
-    """The largest RSS any of the given processes or their children reached while it ran."""
-
-    def __init__(self, processes: list[subprocess.Popen]):
-        super().__init__(daemon=True)
-        self.pids, self.peak, self.stopped = [p.pid for p in processes], 0, threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            for pid in self.pids:
-                try:
-                    root = psutil.Process(pid)
-                    for process in [root, *root.children(recursive=True)]:
-                        self.peak = max(self.peak, process.memory_info().rss)
-                except psutil.Error:
-                    continue
-            time.sleep(0.2)
-
-
 def job_run(county: County, parameters: dict, *, workers: int, pacs: str) -> dict:
-    """Enqueue a load, run it with `workers` RQ workers (stopped once it ended), and time it to the job's end."""
-    env = {**os.environ, "PACS_DATABASE_URL": pacs, "LOG_LEVEL": "WARNING"}
-    started = time.perf_counter()
-    job = job_enqueue(model=IngestionJob, county=county, parameters=parameters)
-    processes = [
-        subprocess.Popen(  # noqa: S603 - our own manage.py
-            [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(workers)
-    ]
-    watcher = PeakRss(processes)
-    watcher.start()
-    while True:
-        job.refresh_from_db()
-        if job.status in FINISHED_STATUSES:
-            break
-        if all(p.poll() is not None for p in processes):
-            raise RuntimeError("the RQ workers exited before the load ended: " + processes[0].stderr.read()[-2000:])
-        time.sleep(0.1)
-    seconds = time.perf_counter() - started
-    watcher.stopped.set()
-    for process in processes:
-        process.terminate()  # a warm shutdown: the queue is empty
-    for process in processes:
-        process.wait(timeout=60)
-    if job.status != "completed":
-        raise RuntimeError(f"the load job ended {job.status}: {job.error_message}")
-    return {"seconds": round(seconds, 2), "peak_rss_gib": round(watcher.peak / 2**30, 3), "result": job.result}
+    """A load run by `workers` RQ workers reading the fake PACS, timed from the enqueue to the job's end."""
+    run = workers_job_run(IngestionJob, county, parameters, workers=workers, env={"PACS_DATABASE_URL": pacs})
+    run.pop("job")
+    return run
 
 
 def pacs_change(url: str, share: int) -> int:

@@ -5,7 +5,9 @@ import datetime
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db import connection
+from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Cast
 
 from counties.models import County
 from market_analysis.models import TimeIndex
@@ -84,14 +86,32 @@ def valid_sales(
         fields["value"] = Subquery(value.values("market_value")[:1])
         types["value"] = np.float64
     if characteristics:
-        fields.update({name: F(f"property__{name}") for name in CHARACTERISTIC_COLUMNS})
+        fields.update(characteristic_expressions("property__"))
         types.update(CHARACTERISTIC_COLUMNS)
     if location:
         fields.update({"property": F("property_id"), "latitude": F("property__latitude"),
                        "longitude": F("property__longitude")})  # fmt: skip
         types.update(LOCATION_COLUMNS)
-    rows = list(sales.order_by("sale_date", "id").values_list(*fields.values()))
+    rows = rows_of(sales.order_by("sale_date", "id").values_list(*fields.values()))
     return SalesColumns(columns_of(rows, types))
+
+
+def characteristic_expressions(prefix: str = "") -> dict:
+    """The characteristics as query expressions: the land area read as a float (a Decimal per row costs more to
+    make and to convert than the rest of the row)."""
+    return {
+        name: Cast(F(f"{prefix}{name}"), FloatField()) if name == "land_area_sqft" else F(f"{prefix}{name}")
+        for name in CHARACTERISTIC_COLUMNS
+    }
+
+
+def rows_of(queryset) -> list[tuple]:
+    """A values_list queryset's rows straight from the cursor: none of Django's per-row conversion (the selects are
+    typed in SQL: text, integers, floats and dates come as they are needed). A third of a million-row read's time."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def columns_of(rows: list[tuple], types: dict) -> dict[str, np.ndarray]:
@@ -99,10 +119,17 @@ def columns_of(rows: list[tuple], types: dict) -> dict[str, np.ndarray]:
     transposed = list(zip(*rows, strict=True)) if rows else [() for _ in types]
     columns = {}
     for (name, kind), values in zip(types.items(), transposed, strict=True):
-        if kind == "O":
-            columns[name] = np.array(["" if v is None else str(v) for v in values], dtype=object)
-        elif kind == np.float64:
-            columns[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        if kind in ("O", np.float64):
+            # Whole-array steps (NULLs found by one comparison), not a Python expression per value.
+            column = np.empty(len(values), dtype=object)
+            column[:] = values
+            missing = column == None  # noqa: E711 - elementwise, on an object array
+            if kind == "O":
+                column[missing] = ""
+                columns[name] = column if all(type(v) is str for v in column) else column.astype(str).astype(object)
+            else:
+                column[missing] = np.nan
+                columns[name] = column.astype(np.float64)
         else:
             columns[name] = np.array(values, dtype=kind)
     return columns

@@ -97,40 +97,90 @@ CATEGORIES = ("neighborhood", "class_code", "quality", "condition")
 IMPROVED_ONLY = ("quality", "condition")  # vacant land has none: their dummies are 0 for it
 
 
-def characteristics_design(
-    parcels: Mapping[str, np.ndarray], dates: np.ndarray, levels: Mapping[str, np.ndarray] | None = None
-) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
-    """A parcel's characteristics as regression columns, at `dates` (age is counted to each date's year):
-    improved or not, log living area, effective age and log land area of improved parcels, log land area of
-    vacant ones, and a dummy per level of neighborhood, class, quality and condition (the first level of each
-    left out; quality and condition for improved parcels only).
+NUMERIC_TERMS = ("improved", "log living area", "age", "log land (improved)", "log land (vacant)")
 
-    `levels` (from a fit) fixes each category's levels, so a prediction has the fit's columns; a level the
-    fit never saw gets no dummy (it is priced as the reference level: the caller says so). Returns the
-    columns, their names and the levels used.
+
+@dataclass(frozen=True)
+class Characteristics:
+    """Parcels' characteristics as regression terms, compactly: the numeric columns, and for each category the
+    dummy column (0-based, among the category's own) each parcel has, if any (`hit`). `design()` spreads the
+    dummies out into the full matrix; a prediction needs only each category's coefficient per parcel."""
+
+    numeric: np.ndarray  # (parcels, NUMERIC_TERMS)
+    dummies: dict[str, tuple[np.ndarray, np.ndarray]]  # category -> (column among its levels[1:], hit)
+    levels: dict[str, np.ndarray]  # category -> its levels (the first is the reference, without a column)
+
+    @property
+    def names(self) -> list[str]:
+        return [*NUMERIC_TERMS, *(f"{c} {level}" for c in CATEGORIES for level in self.levels[c][1:])]
+
+    def design(self) -> np.ndarray:
+        n = self.numeric.shape[0]
+        design = np.zeros((n, len(NUMERIC_TERMS) + sum(self.levels[c].size - 1 for c in CATEGORIES)))
+        design[:, : len(NUMERIC_TERMS)] = self.numeric
+        offset = len(NUMERIC_TERMS)
+        for category in CATEGORIES:
+            column, hit = self.dummies[category]
+            rows = np.flatnonzero(hit)
+            design[rows, offset + column[rows]] = 1.0
+            offset += self.levels[category].size - 1
+        return design
+
+    def category_parts(self, coefficients: np.ndarray) -> dict[str, np.ndarray]:
+        """Each category's part of the linear predictor, from the coefficients of `names` (in order)."""
+        parts, offset = {}, len(NUMERIC_TERMS)
+        for category in CATEGORIES:
+            width = self.levels[category].size - 1
+            column, hit = self.dummies[category]
+            own = coefficients[offset : offset + width]
+            parts[category] = np.where(hit, own[np.clip(column, 0, max(width - 1, 0))] if width else 0.0, 0.0)
+            offset += width
+        return parts
+
+
+def characteristics_of(
+    parcels: Mapping[str, np.ndarray], dates: np.ndarray, levels: Mapping[str, np.ndarray] | None = None
+) -> Characteristics:
+    """A parcel's characteristics as regression terms, at `dates` (age is counted to each date's year): improved
+    or not, log living area, effective age and log land area of improved parcels, log land area of vacant ones,
+    and a dummy per level of neighborhood, class, quality and condition (the first level of each left out;
+    quality and condition for improved parcels only).
+
+    `levels` (from a fit) fixes each category's levels, so a prediction has the fit's columns; a level the fit
+    never saw gets no dummy (it is priced as the reference level: the caller says so).
     """
     improved = np.isfinite(parcels["living_area"]) & (parcels["living_area"] > 0)
     year = np.asarray(dates).astype("datetime64[Y]").astype(np.int64) + 1970
     effective = np.where(np.isfinite(parcels["effective_year"]), parcels["effective_year"], year)
     log_land = np.log(parcels["land_area_sqft"])
-    columns = [
+    numeric = np.column_stack([
         improved.astype(float),
         np.where(improved, np.log(np.where(improved, parcels["living_area"], 1.0)), 0.0),
         np.where(improved, np.maximum(0, year - effective), 0.0),
         np.where(improved, log_land, 0.0),
         np.where(improved, 0.0, log_land),
-    ]
-    names = ["improved", "log living area", "age", "log land (improved)", "log land (vacant)"]
-    used = {}
+    ]) if improved.size else np.empty((0, len(NUMERIC_TERMS)))  # fmt: skip
+    used, dummies = {}, {}
     for category in CATEGORIES:
-        values = parcels[category]
-        known = np.unique(values) if levels is None else levels[category]
-        used[category] = known
-        applies = improved if category in IMPROVED_ONLY else np.ones(values.size, dtype=bool)
-        for level in known[1:]:
-            columns.append(((values == level) & applies).astype(float))
-            names.append(f"{category} {level}")
-    return np.column_stack(columns), names, used
+        # Codes compared as fixed-width text (C speed), not as Python strings one by one.
+        values = np.asarray(parcels[category]).astype(str)
+        known = np.unique(values) if levels is None else np.asarray(levels[category]).astype(str)
+        used[category] = known.astype(object)
+        position = np.searchsorted(known, values)
+        clipped = np.minimum(position, max(known.size - 1, 0))
+        hit = (known[clipped] == values) & (position >= 1) if known.size else np.zeros(values.size, dtype=bool)
+        if category in IMPROVED_ONLY:
+            hit &= improved
+        dummies[category] = (clipped - 1, hit)
+    return Characteristics(numeric=numeric, dummies=dummies, levels=used)
+
+
+def characteristics_design(
+    parcels: Mapping[str, np.ndarray], dates: np.ndarray, levels: Mapping[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """`characteristics_of` as a full design matrix: the columns, their names and the levels used."""
+    terms = characteristics_of(parcels, dates, levels)
+    return terms.design(), terms.names, terms.levels
 
 
 def level_at(months: np.ndarray, index: np.ndarray, recent_trend: float, valuation_date, dates: np.ndarray):

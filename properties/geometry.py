@@ -2,7 +2,9 @@
 
 import json
 
+import numpy as np
 import shapely
+from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 
@@ -69,9 +71,6 @@ def wkb_to_svg(wkb: bytes | memoryview | None, *, size: int = 240) -> str:
 def projected_metres(latitude, longitude, epsg: int):
     """Points (WGS 84 degrees) in the county's projected CRS, in metres whatever the CRS's unit (US survey feet
     for Washington's State Plane): distances between them are then plain Euclidean ones. NaN where unknown."""
-    import numpy as np
-    from pyproj import CRS, Transformer
-
     crs = CRS.from_epsg(epsg)
     to_metres = crs.axis_info[0].unit_conversion_factor
     x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(np.asarray(longitude), np.asarray(latitude))

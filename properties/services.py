@@ -556,6 +556,101 @@ def rows_copy(table: str, columns: list[str], rows: list[tuple]) -> None:
             cursor.executemany(sql, rows)
 
 
+# PostgreSQL's binary COPY: each field is its length (int32, -1 for NULL) and its bytes, big-endian.
+_BINARY_FORMATS = {"bigint": ">i8", "integer": ">i4", "smallint": ">i2", "double precision": ">f8", "uuid": "S16",
+                   "timestamp with time zone": ">i8"}  # fmt: skip
+_PG_EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def columns_copy(model, columns: dict[str, Any], rows: int) -> None:
+    """Insert `rows` rows given column-wise (attribute columns of `model`): numpy arrays of numbers (NULL where NaN
+    or masked) or one value for all rows (numbers, UUIDs, datetimes, text). On PostgreSQL, a binary COPY whose bytes
+    numpy lays out a whole column at a time: no Python per row (measured, 125,000 rows of 13 columns: 0.05 s
+    against 1.1 s for `write_row`). Elsewhere, rows_copy."""
+    import numpy as np
+
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in columns]
+    names = [field.column for field in fields]
+    if connection.vendor != "postgresql":
+        arrays = [
+            np.ma.filled(np.ma.masked_invalid(v) if v.dtype.kind == "f" else np.ma.asarray(v), np.nan).tolist()
+            if isinstance(v, np.ndarray) else [v] * rows
+            for v in columns.values()
+        ]  # fmt: skip
+        missing = [
+            np.ma.getmaskarray(v).tolist() if isinstance(v, np.ma.MaskedArray) else None for v in columns.values()
+        ]
+        out = []
+        for i, row in enumerate(zip(*arrays, strict=True)):
+            out.append(tuple(
+                None if (m is not None and m[i]) or (isinstance(x, float) and x != x) else x
+                for x, m in zip(row, missing, strict=True)
+            ))  # fmt: skip
+        rows_copy(model._meta.db_table, names, out)
+        return
+    # Per column: its binary format and bytes (arrays) or its one value's bytes; NULLs by mask.
+    parts = []
+    for field, value in zip(fields, columns.values(), strict=True):
+        kind = field.db_type(connection).split("(")[0]
+        if isinstance(value, np.ndarray):
+            data = np.ma.getdata(value)
+            null = np.ma.getmaskarray(value) if isinstance(value, np.ma.MaskedArray) else np.zeros(rows, dtype=bool)
+            if data.dtype.kind == "f":
+                null = null | ~np.isfinite(data)
+            parts.append((_BINARY_FORMATS[kind], data, null))
+        else:
+            raw = _binary_value(kind, value)
+            parts.append((f"S{len(raw)}", raw, None))
+    nullable = [i for i, (_, _, null) in enumerate(parts) if null is not None and null.any()]
+    pattern = np.zeros(rows, dtype=np.int64)
+    for bit, i in enumerate(nullable):
+        pattern |= parts[i][2].astype(np.int64) << bit
+    chunks = []
+    for code in np.unique(pattern):  # rows with the same NULLs have the same layout
+        take = np.flatnonzero(pattern == code)
+        null_here = {i for bit, i in enumerate(nullable) if code >> bit & 1}
+        layout = [("fields", ">i2")]
+        for i, (fmt, _, _) in enumerate(parts):
+            layout.append((f"n{i}", ">i4"))
+            if i not in null_here:
+                layout.append((f"v{i}", fmt))
+        block = np.empty(take.size, dtype=np.dtype(layout))
+        block["fields"] = len(parts)
+        for i, (fmt, data, _) in enumerate(parts):
+            if i in null_here:
+                block[f"n{i}"] = -1
+                continue
+            block[f"n{i}"] = np.dtype(fmt).itemsize
+            block[f"v{i}"] = data[take] if isinstance(data, np.ndarray) else data
+        chunks.append(block.tobytes())
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        sql = f"COPY {quote(model._meta.db_table)} ({', '.join(map(quote, names))}) FROM STDIN (FORMAT BINARY)"
+        with cursor.cursor.copy(sql) as copy:
+            copy.write(b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") * 2)
+            for chunk in chunks:
+                copy.write(chunk)
+            copy.write((-1).to_bytes(2, "big", signed=True))
+
+
+def _binary_value(kind: str, value: Any) -> bytes:
+    """One value in PostgreSQL's binary format, for a column of type `kind`."""
+    if kind in ("varchar", "text"):
+        return str(value).encode()
+    if kind == "uuid":
+        return value.bytes
+    if kind == "timestamp with time zone":
+        delta = value - _PG_EPOCH
+        return (delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds).to_bytes(
+            8, "big", signed=True
+        )
+    import numpy as np
+
+    return np.array(value, dtype=_BINARY_FORMATS[kind]).tobytes()
+
+
 @contextmanager
 def _staged(table: str, columns: list[str], rows: list[tuple]):
     """A temporary table of `table`'s `columns` holding `rows` (COPY on PostgreSQL), named while the block runs."""

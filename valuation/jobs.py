@@ -8,7 +8,6 @@ piece by `run()`.
 
 import datetime
 
-import numpy as np
 from django.conf import settings
 
 from counties.roles import RUN_VALUATION
@@ -17,7 +16,7 @@ from terrafusion.jobs.runner import JobRunner
 from valuation.api.serializers import ValuationParametersSerializer
 from valuation.choices import ValuationMethod
 from valuation.models import ValuationJob
-from valuation.selectors import parcel_ids, parcels_to_value
+from valuation.selectors import parcel_id_ranges, parcels_to_value
 from valuation.services import (
     KeptFile,
     appraisal_summary,
@@ -41,15 +40,15 @@ class ValuationJobRunner(JobRunner):
         parameters = self.parameters()
         if parameters.get("property"):
             return None
-        ids = parcel_ids(county=self.job.county, neighborhoods=parameters.get("neighborhoods") or None)
-        size = settings.VALUATION_CHUNK_PARCELS
-        if ids.size <= size:
+        ranges = parcel_id_ranges(
+            county=self.job.county, neighborhoods=parameters.get("neighborhoods") or None,
+            size=settings.VALUATION_CHUNK_PARCELS,
+        )  # fmt: skip
+        if len(ranges) <= 1:
             return None
-        self.progress(0.05, f"training on the sales ({ids.size:,} parcels to value)")
+        self.progress(0.05, f"training on the sales ({len(ranges)} parts of parcels to value)")
         self._save(training_files(valuation_train(county=self.job.county, parameters=parameters)))
-        starts = ids[::size]
-        ends = np.append(ids[size - 1 :: size], ids[-1])[: starts.size]
-        return [{"low": int(low), "high": int(high)} for low, high in zip(starts, ends, strict=True)]
+        return [{"low": low, "high": high} for low, high in ranges]
 
     def _save(self, files: list[KeptFile]) -> None:
         for kept in files:

@@ -1,9 +1,18 @@
 """Reads for valuation: the parcels to value, as numpy columns (one query)."""
 
+import itertools
+
 import numpy as np
+from django.db.models import Count, F, Max, Min
 
 from counties.models import County
-from market_analysis.selectors import CHARACTERISTIC_COLUMNS, SalesColumns, columns_of
+from market_analysis.selectors import (
+    CHARACTERISTIC_COLUMNS,
+    SalesColumns,
+    characteristic_expressions,
+    columns_of,
+    rows_of,
+)
 from properties.models import Property
 
 PARCEL_COLUMNS = {
@@ -29,14 +38,26 @@ def parcels_to_value(
         parcels = parcels.filter(id__gte=id_range[0], id__lte=id_range[1])
     if ids is not None:
         parcels = parcels.filter(id__in=ids)
-    fields = [name if name != "neighborhood" else "neighborhood__code" for name in PARCEL_COLUMNS]
-    return SalesColumns(columns_of(list(parcels.order_by("id").values_list(*fields)), PARCEL_COLUMNS))
+    fields = {
+        "id": F("id"), "neighborhood": F("neighborhood__code"), "class_code": F("class_code"),
+        **characteristic_expressions(), **{name: F(name) for name in ("market_value", "land_value", "latitude",
+                                                                        "longitude")},
+    }  # fmt: skip
+    rows = parcels.order_by("id").values_list(*fields.values())
+    return SalesColumns(columns_of(rows_of(rows), {name: PARCEL_COLUMNS[name] for name in fields}))
 
 
-def parcel_ids(*, county: County, neighborhoods: list[str] | None = None) -> np.ndarray:
-    """The ids of the parcels `parcels_to_value` reads, in order: what the chunks of a mass appraisal split."""
-    parcels = _real_parcels(county, neighborhoods, active_only=True)
-    return np.array(list(parcels.order_by("id").values_list("id", flat=True)), dtype=np.int64)
+def parcel_id_ranges(*, county: County, neighborhoods: list[str] | None = None, size: int) -> list[tuple[int, int]]:
+    """The ids of the parcels `parcels_to_value` reads, cut into ranges (low, high inclusive) of about `size`
+    parcels each: equal spans of ids, which the county's dense ids fill about evenly (one query, no id list)."""
+    bounds = _real_parcels(county, neighborhoods, active_only=True).aggregate(
+        low=Min("id"), high=Max("id"), n=Count("id")
+    )
+    if not bounds["n"]:
+        return []
+    parts = -(-bounds["n"] // size)
+    edges = np.linspace(bounds["low"], bounds["high"] + 1, parts + 1).round().astype(np.int64)
+    return [(int(low), int(high) - 1) for low, high in itertools.pairwise(edges)]
 
 
 def _real_parcels(county: County, neighborhoods: list[str] | None, active_only: bool):

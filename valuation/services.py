@@ -22,10 +22,10 @@ from counties.models import County
 from market_analysis import stats
 from market_analysis.selectors import SalesColumns, time_index_current, valid_sales
 from market_analysis.services import time_factors_of, valuation_date
-from market_analysis.time_index import TimeFactors
+from market_analysis.time_index import CATEGORIES, TimeFactors
 from properties.choices import ActorKind, Condition, Quality, ValueSource
 from properties.geometry import projected_metres
-from properties.services import Actor, property_values_apply, rows_copy
+from properties.services import Actor, columns_copy, property_values_apply
 from terrafusion.jobs.models import JobStopped
 from valuation import comparables as comps
 from valuation.choices import ValuationMethod
@@ -199,13 +199,24 @@ def _holdout_csv(test: SalesColumns, estimates: np.ndarray) -> bytes:
     return out.getvalue().encode()
 
 
+def holdout_read(job: ValuationJob) -> dict[str, np.ndarray]:
+    """The job's holdout.csv as columns: property, sale_date, sale_price, estimate (NaN: not valued)."""
+    rows = list(csv.DictReader(io.StringIO(_read(job, "holdout.csv").decode())))
+    return {
+        "property": np.array([int(r["property"]) for r in rows], dtype=np.int64),
+        "sale_date": np.array([r["sale_date"] for r in rows], dtype="datetime64[D]"),
+        "sale_price": np.array([float(r["sale_price"]) for r in rows]),
+        "estimate": np.array([float(r["estimate"] or "nan") for r in rows]),
+    }
+
+
 # -- prediction -------------------------------------------------------------------------------------------------
 
 
 def predict(fitted: Fitted, parcels: SalesColumns, dates=None) -> Estimate:
     """Estimates of parcels (columns as `parcels_to_value` gives them, with x and y) at `dates` (default: the
     valuation date)."""
-    hedonic = hedonic_predict(fitted.hedonic, parcels.columns, dates)
+    hedonic = hedonic_predict(fitted.hedonic, parcels.columns, dates, contributions=False)
     if fitted.gbm is not None:
         estimate = gbm_predict(fitted.gbm, parcels.columns, dates)
         return Estimate(value=estimate.value, low=estimate.low, high=estimate.high, unseen=hedonic.unseen)
@@ -242,7 +253,7 @@ def land_values(model: HedonicModel, parcels: SalesColumns, values: np.ndarray) 
         "condition": np.full(n, "", dtype=object),
         "class_code": np.full(n, vacant_class, dtype=object),
     }
-    land = hedonic_predict(model, as_vacant).value
+    land = hedonic_predict(model, as_vacant, contributions=False).value
     return np.where(improved, np.minimum(land, LAND_SHARE_MAX * values), values)
 
 
@@ -252,7 +263,10 @@ def parcels_value(*, county: County, job: ValuationJob, fitted: Fitted, roll_yea
     parcels = _located(county, parcels)
     reason = _required(parcels, fitted.method)
     usable = reason == ""
-    valued = parcels.take(usable)
+    # Codes as fixed-width text once: every model compares them many times, at C speed that way.
+    valued = SalesColumns(
+        {name: c.astype(str) if name in CATEGORIES else c for name, c in parcels.take(usable).columns.items()}
+    )
     estimate = predict(fitted, valued)
     found = np.isfinite(estimate.value)
     reason[np.flatnonzero(usable)[~found]] = "no comparables"
@@ -276,35 +290,27 @@ def parcels_value(*, county: County, job: ValuationJob, fitted: Fitted, roll_yea
     }
 
 
-RESULT_COLUMNS = [
-    "county_id", "job_id", "property_id", "roll_year", "method", "estimate", "land_value", "improvement_value",
-    "low", "high", "current_value", "change", "created_at",
-]  # fmt: skip
-
-
 def _store(*, county, job, roll_year, method, parcels: SalesColumns, estimate: Estimate, rows, land) -> None:
-    """The results as rows, in one COPY (PostgreSQL) or executemany."""
+    """The results, in one COPY laid out by numpy (`properties.services.columns_copy`)."""
     from django.utils import timezone
 
     value = np.round(estimate.value[rows]).astype(np.int64)
     land_value = np.minimum(np.round(land).astype(np.int64), value)
-    low, high = np.round(estimate.low[rows]).astype(np.int64), np.round(estimate.high[rows]).astype(np.int64)
     current = parcels["market_value"]
     known = np.isfinite(current) & (current > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         change = np.where(known, value / np.where(known, current, 1.0) - 1.0, np.nan)
-    now = timezone.now()
-    rows_copy(
-        ValuationResult._meta.db_table,
-        RESULT_COLUMNS,
-        [
-            (county.pk, job.pk, int(pk), roll_year, method, int(v), int(lv), int(v - lv), int(lo), int(hi),
-             int(c) if np.isfinite(c) else None, float(ch) if np.isfinite(ch) else None, now)
-            for pk, v, lv, lo, hi, c, ch in zip(
-                parcels["id"].tolist(), value.tolist(), land_value.tolist(), low.tolist(), high.tolist(),
-                current.tolist(), change.tolist(), strict=True,
-            )
-        ],
+    columns_copy(
+        ValuationResult,
+        {
+            "county": county.pk, "job": job.pk, "property": parcels["id"], "roll_year": roll_year, "method": method,
+            "estimate": value, "land_value": land_value, "improvement_value": value - land_value,
+            "low": np.round(estimate.low[rows]).astype(np.int64),
+            "high": np.round(estimate.high[rows]).astype(np.int64),
+            "current_value": np.ma.masked_invalid(current).astype(np.int64), "change": change,
+            "created_at": timezone.now(),
+        },
+        rows=len(value),
     )  # fmt: skip
 
 
@@ -376,8 +382,9 @@ def training_files(training: Training) -> list[KeptFile]:
     if fitted.comparables is not None:
         buffer = io.BytesIO()
         sales = fitted.comparables.sales
-        np.savez_compressed(buffer, time_factor=fitted.comparables.time_factor,
-                            **{name: _storable(column) for name, column in sales.items()})  # fmt: skip
+        # Uncompressed, with the adjustment parts: every part of the job loads it, and none recomputes them.
+        np.savez(buffer, time_factor=fitted.comparables.time_factor, adjustment_parts=fitted.comparables.parts,
+                 **{name: _storable(column) for name, column in sales.items()})  # fmt: skip
         files.append(KeptFile("comparable-sales.npz", buffer.getvalue(), "The sales comparables are drawn from"))
     return [
         KeptFile("model.json", json.dumps(kept).encode(), "The fitted model (JSON)"),
@@ -399,9 +406,10 @@ def fitted_load(job: ValuationJob) -> tuple[Fitted, dict]:
         fitted = replace(fitted, gbm=gbm_load(kept["gbm"], _read(job, "gbm-model.txt").decode()))
     if fitted.method == ValuationMethod.COMPARABLE_SALES:
         with np.load(io.BytesIO(_read(job, "comparable-sales.npz"))) as stored:
-            sales = {name: stored[name] for name in stored.files if name != "time_factor"}
+            sales = {name: stored[name] for name in stored.files if name not in ("time_factor", "adjustment_parts")}
             sales = {name: c.astype(object) if c.dtype.kind == "U" else c for name, c in sales.items()}
-            fitted = replace(fitted, comparables=comps.comparable_set(hedonic, sales, stored["time_factor"]))
+            comparables = comps.comparable_set(hedonic, sales, stored["time_factor"], parts=stored["adjustment_parts"])
+            fitted = replace(fitted, comparables=comparables)
     return fitted, kept["training"]
 
 

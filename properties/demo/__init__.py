@@ -20,6 +20,7 @@ from properties.demo.writer import (
     demo_county_create,
     demo_county_delete,
     demo_county_generate,
+    demo_true_prices,
     generated_marker,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "demo_county_generate",
     "demo_data_generate",
     "demo_model_json",
+    "demo_true_prices",
     "generated_marker",
 ]

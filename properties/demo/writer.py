@@ -403,3 +403,29 @@ def _write(*, county: County, data: DemoData) -> None:
             "updated_at": [now] * total,
         },
     )
+
+
+def demo_true_prices(*, county: County, property_ids, dates) -> np.ndarray:
+    """The demo county's true model's price of each parcel (by pk) at its date: the oracle a valuation of the demo
+    county is judged against (`model.stored_model_log_price`, from the county's stored truth)."""
+    from properties.demo.model import stored_model_log_price
+
+    ids = np.asarray(property_ids, dtype=np.int64)
+    fields = ("pk", "class_code", "neighborhood__code", "land_area_sqft", "living_area", "effective_year", "quality",
+              "condition")  # fmt: skip
+    rows = {row[0]: row for row in Property.objects.filter(county=county, pk__in=ids.tolist()).values_list(*fields)}
+    ordered = [rows[int(pk)] for pk in ids]
+
+    def number(i: int) -> np.ndarray:
+        return np.array([np.nan if row[i] is None else float(row[i]) for row in ordered])
+
+    parcels = {
+        "class_code": np.array([row[1] for row in ordered], dtype=object),
+        "neighborhood": np.array([row[2] for row in ordered], dtype=object),
+        "land_area_sqft": number(3),
+        "living_area": number(4),
+        "effective_year": number(5),
+        "quality": np.array([row[6] for row in ordered], dtype=object),
+        "condition": np.array([row[7] for row in ordered], dtype=object),
+    }
+    return np.exp(stored_model_log_price(county.settings["demo_model"], parcels, dates))

@@ -2,7 +2,6 @@
 plus noise (sigma 0.12), so the true model applied to the holdout sales gives the best ratio statistics any
 method can reach. Issue 9's bounds, against that oracle computed on the same holdout in the same test."""
 
-import csv
 import io
 
 import numpy as np
@@ -11,11 +10,9 @@ from django.core.files.storage import default_storage
 
 from counties.models import County
 from market_analysis import stats
-from properties.demo import demo_county_delete, demo_county_generate
-from properties.demo.model import stored_model_log_price
-from properties.models import Property
+from properties.demo import demo_county_delete, demo_county_generate, demo_true_prices
 from valuation.models import ValuationJob
-from valuation.services import mass_appraisal
+from valuation.services import holdout_read, mass_appraisal
 
 COD_BOUND = {"hedonic": 1.10, "gbm": 1.15, "comparable_sales": 1.35}
 
@@ -31,35 +28,6 @@ def demo(django_db_setup, django_db_blocker):
         demo_county_delete(county=county)
 
 
-def holdout_of(job: ValuationJob) -> dict[str, np.ndarray]:
-    with default_storage.open(job.file("holdout.csv")["path"], "rb") as handle:
-        rows = list(csv.DictReader(io.StringIO(handle.read().decode())))
-    return {
-        "property": np.array([int(r["property"]) for r in rows]),
-        "sale_date": np.array([r["sale_date"] for r in rows], dtype="datetime64[D]"),
-        "sale_price": np.array([float(r["sale_price"]) for r in rows]),
-        "estimate": np.array([float(r["estimate"] or "nan") for r in rows]),
-    }
-
-
-def oracle_of(county: County, holdout: dict) -> np.ndarray:
-    """The true model's price of each holdout sale's parcel at its sale date."""
-    fields = ["id", "class_code", "neighborhood__code", "land_area_sqft", "living_area", "effective_year", "quality",
-              "condition"]  # fmt: skip
-    rows = {r[0]: r for r in Property.objects.filter(pk__in=holdout["property"].tolist()).values_list(*fields)}
-    ordered = [rows[pk] for pk in holdout["property"]]
-    parcels = {
-        "class_code": np.array([r[1] for r in ordered], dtype=object),
-        "neighborhood": np.array([r[2] for r in ordered], dtype=object),
-        "land_area_sqft": np.array([float(r[3]) for r in ordered]),
-        "living_area": np.array([np.nan if r[4] is None else float(r[4]) for r in ordered]),
-        "effective_year": np.array([np.nan if r[5] is None else float(r[5]) for r in ordered]),
-        "quality": np.array([r[6] for r in ordered], dtype=object),
-        "condition": np.array([r[7] for r in ordered], dtype=object),
-    }
-    return np.exp(stored_model_log_price(county.settings["demo_model"], parcels, holdout["sale_date"]))
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["hedonic", "gbm", "comparable_sales"])
 def test_each_method_comes_within_issue_9s_bounds_of_the_oracle_on_its_holdout(demo, method):
@@ -69,10 +37,11 @@ def test_each_method_comes_within_issue_9s_bounds_of_the_oracle_on_its_holdout(d
     job.files = [{"name": f.name, "path": default_storage.save(f"test/{job.pk}/{f.name}", io.BytesIO(f.content))}
                  for f in files]  # fmt: skip
 
-    holdout = holdout_of(job)
+    holdout = holdout_read(job)
     assert np.isfinite(holdout["estimate"]).all()
     ours = stats.ratio_statistics(holdout["estimate"], holdout["sale_price"])
-    truth = stats.ratio_statistics(oracle_of(demo, holdout), holdout["sale_price"])
+    oracle = demo_true_prices(county=demo, property_ids=holdout["property"], dates=holdout["sale_date"])
+    truth = stats.ratio_statistics(oracle, holdout["sale_price"])
     assert truth.cod == pytest.approx(100 * 0.8 * 0.12, rel=0.12)  # the noise's own COD, about 9.6
     assert ours.cod <= COD_BOUND[method] * truth.cod
     assert 0.97 <= ours.median <= 1.03

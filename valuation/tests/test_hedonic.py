@@ -75,6 +75,8 @@ def test_contributions_add_up_to_the_value_and_move_the_right_way(demo):
     homes = parcel_columns(demo, np.arange(200))
     estimate = hedonic_predict(model, homes)
     np.testing.assert_allclose(np.exp(estimate.contributions.sum(axis=1)), estimate.value, rtol=1e-12)
+    # The mass appraisal's way (the predictor in parts, no design matrix) gives the same values.
+    np.testing.assert_allclose(hedonic_predict(model, homes, contributions=False).value, estimate.value, rtol=1e-12)
     # More living area, a newer effective year, better quality: each raises the estimate.
     improved = np.flatnonzero(np.isfinite(homes["living_area"]))[:1]
     one = {name: column[improved] for name, column in homes.items()}
