@@ -558,15 +558,15 @@ def rows_copy(table: str, columns: list[str], rows: list[tuple]) -> None:
 
 # PostgreSQL's binary COPY: each field is its length (int32, -1 for NULL) and its bytes, big-endian.
 _BINARY_FORMATS = {"bigint": ">i8", "integer": ">i4", "smallint": ">i2", "double precision": ">f8", "uuid": "S16",
-                   "timestamp with time zone": ">i8"}  # fmt: skip
+                   "timestamp with time zone": ">i8", "boolean": "?"}  # fmt: skip
 _PG_EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 
 def columns_copy(model, columns: dict[str, Any], rows: int) -> None:
     """Insert `rows` rows given column-wise (attribute columns of `model`): numpy arrays of numbers (NULL where NaN
-    or masked) or one value for all rows (numbers, UUIDs, datetimes, text). On PostgreSQL, a binary COPY whose bytes
-    numpy lays out a whole column at a time: no Python per row (measured, 125,000 rows of 13 columns: 0.05 s
-    against 1.1 s for `write_row`). Elsewhere, rows_copy."""
+    or masked) or one value for all rows (numbers, booleans, UUIDs, datetimes, text). On PostgreSQL, a binary COPY
+    whose bytes numpy lays out a whole column at a time: no Python per row (measured, 125,000 rows of 13 columns:
+    0.05 s of Python against 0.8 s for `write_row`; the server's share is the same). Elsewhere, rows_copy."""
     import numpy as np
 
     if not rows:

@@ -329,3 +329,32 @@ def test_a_multi_parcel_sale_is_a_sale_on_each_parcel(county, appraiser):
             actor=Actor.for_user(appraiser, "api"),
         )  # fmt: skip
     assert Sale.objects.filter(sale_id=78).count() == 2
+
+
+def test_columns_copy_writes_arrays_constants_and_nulls_as_given(county):
+    """The numpy-laid binary COPY: numbers, a masked NULL, a NaN NULL, a UUID, a boolean and a timestamp per row."""
+    import uuid
+
+    import numpy as np
+    from django.utils import timezone
+
+    from properties.services import columns_copy
+
+    parcels = [PropertyFactory(county=county) for _ in range(3)]
+    job, now = uuid.uuid4(), timezone.now()
+    land = np.ma.masked_array(np.array([100, 0, 300], dtype=np.int64), mask=[False, True, False])
+    columns_copy(
+        PropertyValue,
+        {
+            "county": county.pk, "property": np.array([p.pk for p in parcels]), "roll_year": 2027,
+            "source": "valuation", "land_value": land, "improvement_value": np.array([1.0, 2.0, np.nan]),
+            "market_value": np.array([10, 20, 30], dtype=np.int64), "job_id": job,
+            "is_certified": np.array([True, False, True]), "created_at": now, "updated_at": now,
+        },
+        rows=3,
+    )  # fmt: skip
+    rows = list(
+        PropertyValue.objects.filter(roll_year=2027).order_by("property_id")
+        .values_list("land_value", "improvement_value", "market_value", "job_id", "is_certified", "created_at")
+    )  # fmt: skip
+    assert rows == [(100, 1, 10, job, True, now), (None, 2, 20, job, False, now), (300, None, 30, job, True, now)]
