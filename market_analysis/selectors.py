@@ -126,7 +126,9 @@ def columns_of(rows: list[tuple], types: dict) -> dict[str, np.ndarray]:
             missing = column == None  # noqa: E711 - elementwise, on an object array
             if kind == "O":
                 column[missing] = ""
-                columns[name] = column if all(type(v) is str for v in column) else column.astype(str).astype(object)
+                # A database column has one type: its first value says whether its values are text already.
+                known = column[~missing][:1]
+                columns[name] = column if all(type(v) is str for v in known) else column.astype(str).astype(object)
             else:
                 column[missing] = np.nan
                 columns[name] = column.astype(np.float64)

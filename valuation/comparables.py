@@ -45,6 +45,7 @@ ADJUSTMENTS = (
     ("class", "class_code", ("improved", "class_code")),
 )
 SHOWN_COLUMNS = ("id", "sale_id", "property", "parcel_number", "sale_date", "sale_price")  # of a sale, in a grid
+SEARCH_COLUMNS = ("property", "class_code", "x", "y", "sale_date", "sale_price")  # what valuing needs of a sale
 ATTRIBUTES = tuple(attribute for _, attribute, _ in ADJUSTMENTS)
 
 
@@ -87,7 +88,8 @@ def comparable_set(
 ) -> ComparableSet:
     """The sales with a location (x, y finite) ready to search (`parts`: their adjustment parts, if kept)."""
     located = np.isfinite(sales["x"]) & np.isfinite(sales["y"])
-    kept = {name: np.asarray(column)[located] for name, column in sales.items()}
+    everywhere = bool(located.all())
+    kept = {name: np.asarray(column) if everywhere else np.asarray(column)[located] for name, column in sales.items()}
     if not located.any():
         raise ComparablesError("No valid sale has a location (latitude and longitude): there is nothing to compare.")
     return ComparableSet(

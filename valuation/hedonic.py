@@ -123,9 +123,7 @@ def hedonic_predict(
     """Estimates of parcels at `dates` (default: the valuation date); with each term's contribution unless
     `contributions` is False (a mass appraisal, which needs only the value: `hedonic_parts`)."""
     n = len(parcels["land_area_sqft"])
-    unseen = np.zeros(n, dtype=bool)
-    for category in CATEGORIES:
-        unseen |= ~np.isin(np.asarray(parcels[category]).astype(str), np.asarray(model.levels[category]).astype(str))
+    unseen = hedonic_unseen(model, parcels)
     if contributions:
         when = np.full(n, np.datetime64(model.valuation_date, "D")) if dates is None else np.asarray(dates)
         design, _, _ = _design(parcels, when, model.valuation_date, model.levels)
@@ -142,3 +140,11 @@ def hedonic_predict(
         contributions=parts,
         unseen=unseen,
     )
+
+
+def hedonic_unseen(model: HedonicModel, parcels: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Whether each parcel has a category level the fit never saw (it is priced at the reference level)."""
+    unseen = np.zeros(len(parcels["land_area_sqft"]), dtype=bool)
+    for category in CATEGORIES:
+        unseen |= ~np.isin(np.asarray(parcels[category]).astype(str), np.asarray(model.levels[category]).astype(str))
+    return unseen

@@ -24,6 +24,7 @@ from valuation.services import (
     mass_appraisal,
     parcels_value,
     training_files,
+    training_summary,
     valuation_train,
 )
 
@@ -55,7 +56,7 @@ class ValuationJobRunner(JobRunner):
             self.save_file(kept.name, kept.content, title=kept.title, content_type=kept.content_type)
 
     def run_chunk(self, chunk: dict) -> dict:
-        fitted, _ = fitted_load(self.job)
+        fitted = fitted_load(self.job)
         parcels = parcels_to_value(
             county=self.job.county, neighborhoods=self.job.parameters.get("neighborhoods") or None,
             id_range=(chunk["low"], chunk["high"]),
@@ -66,8 +67,7 @@ class ValuationJobRunner(JobRunner):
         )  # fmt: skip
 
     def combine(self, results: list[dict]) -> dict:
-        _, training = fitted_load(self.job)
-        return appraisal_summary(training, results)
+        return appraisal_summary(training_summary(self.job), results)
 
     def run(self) -> dict:
         self.progress(0.1, "training and valuing")

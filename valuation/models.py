@@ -27,10 +27,11 @@ class ValuationResult(models.Model):
     # each row's three keys by trigger at commit, which cost more than the COPY itself (measured: 2.3 s of a 3.6 s
     # write of 125,000 rows). The rows are written only by valuation.services, for parcels it has just read in the
     # job's county; deletes cascade through Django's collector (on_delete), as everywhere in the project.
-    # Indexes cost a mass appraisal's COPY most of its time (measured: each about 0.2 s per 125,000 rows), so the
-    # table has those its reads need and no more: (county, job, change) for the review lists (county first, as
-    # everywhere; a job's results filtered and ordered by change), (job, property) unique, and property (a parcel's
-    # results). The foreign keys' own single-column indexes would repeat the first two.
+    # Indexes cost a mass appraisal's COPY most of its time, so the table has those its reads need and no more:
+    # (county, job, property) unique (county first, as everywhere; a job's results in parcel order), and property
+    # (a parcel's results). Measured on a million parcels: an index on (county, job, change) made the comparable-
+    # sales appraisal 30% slower (its random keys scatter every part's inserts over the index), so the review
+    # filters by change scan a job's rows instead. The foreign keys' own single-column indexes would repeat these.
     county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
     job = models.ForeignKey(
         ValuationJob, on_delete=models.CASCADE, related_name="results", db_constraint=False, db_index=False
@@ -51,8 +52,9 @@ class ValuationResult(models.Model):
 
     class Meta:
         ordering = ["job", "property"]
-        constraints = [models.UniqueConstraint(fields=["job", "property"], name="one_result_per_job_property")]
-        indexes = [models.Index(fields=["county", "job", "change"], name="valresult_county_job_change")]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "job", "property"], name="one_result_per_job_property")
+        ]
 
     def __str__(self) -> str:
         return f"{self.property_id}: {self.estimate:,} ({self.method}, {self.roll_year})"

@@ -30,7 +30,7 @@ from terrafusion.jobs.models import JobStopped
 from valuation import comparables as comps
 from valuation.choices import ValuationMethod
 from valuation.gbm import FEATURES, GbmError, GbmModel, gbm_contributions, gbm_dump, gbm_fit, gbm_load, gbm_predict
-from valuation.hedonic import HedonicError, HedonicModel, hedonic_fit, hedonic_predict
+from valuation.hedonic import HedonicError, HedonicModel, hedonic_fit, hedonic_predict, hedonic_unseen
 from valuation.models import ValuationJob, ValuationResult
 from valuation.selectors import parcels_to_value
 
@@ -216,10 +216,10 @@ def holdout_read(job: ValuationJob) -> dict[str, np.ndarray]:
 def predict(fitted: Fitted, parcels: SalesColumns, dates=None) -> Estimate:
     """Estimates of parcels (columns as `parcels_to_value` gives them, with x and y) at `dates` (default: the
     valuation date)."""
-    hedonic = hedonic_predict(fitted.hedonic, parcels.columns, dates, contributions=False)
+    unseen = hedonic_unseen(fitted.hedonic, parcels.columns)
     if fitted.gbm is not None:
         estimate = gbm_predict(fitted.gbm, parcels.columns, dates)
-        return Estimate(value=estimate.value, low=estimate.low, high=estimate.high, unseen=hedonic.unseen)
+        return Estimate(value=estimate.value, low=estimate.low, high=estimate.high, unseen=unseen)
     if fitted.comparables is not None:
         subjects = {**parcels.columns, "id": parcels["property"] if "property" in parcels.columns else parcels["id"]}
         found = comps.comparables_estimate(
@@ -227,10 +227,10 @@ def predict(fitted: Fitted, parcels: SalesColumns, dates=None) -> Estimate:
         )
         back = 1.0 if dates is None else 1.0 / fitted.time(dates)  # from the valuation date to each date
         return Estimate(
-            value=found.value * back, low=found.low * back, high=found.high * back, unseen=hedonic.unseen,
-            comparables=found,
-        )  # fmt: skip
-    return Estimate(value=hedonic.value, low=hedonic.low, high=hedonic.high, unseen=hedonic.unseen)
+            value=found.value * back, low=found.low * back, high=found.high * back, unseen=unseen, comparables=found
+        )
+    hedonic = hedonic_predict(fitted.hedonic, parcels.columns, dates, contributions=False)
+    return Estimate(value=hedonic.value, low=hedonic.low, high=hedonic.high, unseen=unseen)
 
 
 def land_values(model: HedonicModel, parcels: SalesColumns, values: np.ndarray) -> np.ndarray:
@@ -397,20 +397,29 @@ def _storable(column: np.ndarray) -> np.ndarray:
     return column.astype(str) if column.dtype == object else column
 
 
-def fitted_load(job: ValuationJob) -> tuple[Fitted, dict]:
-    """The fitted model kept with the job, and its training summary."""
+def fitted_load(job: ValuationJob, *, grids: bool = False) -> Fitted:
+    """The fitted model kept with the job. Comparable sales load only what the search needs, unless `grids`
+    (an explanation shows each sale's ids and characteristics)."""
     kept = json.loads(_read(job, "model.json"))
     hedonic = hedonic_load(kept["hedonic"])
     fitted = Fitted(method=kept["method"], hedonic=hedonic, time=TimeFactors.from_dict(kept["time_factors"]))
     if "gbm" in kept:
         fitted = replace(fitted, gbm=gbm_load(kept["gbm"], _read(job, "gbm-model.txt").decode()))
     if fitted.method == ValuationMethod.COMPARABLE_SALES:
-        with np.load(io.BytesIO(_read(job, "comparable-sales.npz"))) as stored:
-            sales = {name: stored[name] for name in stored.files if name not in ("time_factor", "adjustment_parts")}
+        with np.load(io.BytesIO(_read(job, "comparable-sales.npz"))) as stored:  # arrays load as they are read
+            names = [n for n in stored.files if n not in ("time_factor", "adjustment_parts")]
+            if not grids:
+                names = [n for n in names if n in comps.SEARCH_COLUMNS]
+            sales = {name: stored[name] for name in names}
             sales = {name: c.astype(object) if c.dtype.kind == "U" else c for name, c in sales.items()}
             comparables = comps.comparable_set(hedonic, sales, stored["time_factor"], parts=stored["adjustment_parts"])
             fitted = replace(fitted, comparables=comparables)
-    return fitted, kept["training"]
+    return fitted
+
+
+def training_summary(job: ValuationJob) -> dict:
+    """What the job's training reported (kept in its model.json)."""
+    return json.loads(_read(job, "model.json"))["training"]
 
 
 def _read(job: ValuationJob, name: str) -> bytes:
@@ -489,7 +498,7 @@ def explain_parcels(fitted: Fitted, parcels: SalesColumns) -> list[dict]:
 
 def result_explain(result: ValuationResult) -> dict:
     """Why a stored result has its value, from the model kept with its job (computed now)."""
-    fitted, _ = fitted_load(result.job)
+    fitted = fitted_load(result.job, grids=True)
     parcels = parcels_to_value(county=result.county, ids=[result.property_id], active_only=False)
     if not len(parcels):
         raise ValuationError(f"Property {result.property_id} is no longer a real property of the county.")

@@ -79,7 +79,7 @@ def test_a_cancelled_job_stops_its_parts(county, analyst, settings):
     assert job.status == JobStatus.CANCELLED and not ValuationResult.objects.filter(job=job).exists()
 
     # A part already valuing when the job is cancelled writes nothing either.
-    fitted, _ = fitted_load(job)
+    fitted = fitted_load(job)
     with pytest.raises(JobStopped):
         parcels_value(county=county, job=job, fitted=fitted, roll_year=2026, parcels=parcels_to_value(county=county))
     assert not ValuationResult.objects.filter(job=job).exists()
