@@ -275,6 +275,11 @@ def parcels_value(*, county: County, job: ValuationJob, fitted: Fitted, roll_yea
     with transaction.atomic():
         if not job.lock_if_going():
             raise JobStopped(f"The job is {job.status}: its results are not stored.")
+        if len(parcels):  # a part run twice (RQ delivers at least once) replaces its own results
+            ids = parcels["id"]
+            ValuationResult.objects.filter(
+                county=county, job=job, property_id__gte=int(ids.min()), property_id__lte=int(ids.max())
+            ).delete()
         _store(county=county, job=job, roll_year=roll_year, method=fitted.method, parcels=valued.take(keep),
                estimate=estimate, rows=keep, land=land[keep])  # fmt: skip
     missing = np.flatnonzero(reason != "")

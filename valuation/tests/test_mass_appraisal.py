@@ -72,3 +72,19 @@ def test_without_vacant_land_sales_land_keeps_its_current_share():
     for result in improved[:50]:
         current = result.property.land_value / result.property.market_value
         assert result.land_value / result.estimate == pytest.approx(current, abs=0.001)
+
+
+def test_a_part_run_twice_replaces_its_own_results():
+    """RQ delivers a part at least once: valuing the same parcels again leaves one result each."""
+    from terrafusion.jobs.models import JobStatus
+    from valuation.selectors import parcels_to_value
+    from valuation.services import parcels_value, valuation_train
+
+    demo_county_generate(slug="val-twice", parcels=1500, seed=4, working_year=2026)
+    county = County.objects.get(slug="val-twice")
+    job = ValuationJob.objects.create(county=county, status=JobStatus.RUNNING)
+    fitted = valuation_train(county=county, parameters=parameters(county)).fitted
+    parcels = parcels_to_value(county=county)
+    first = parcels_value(county=county, job=job, fitted=fitted, roll_year=2026, parcels=parcels)
+    again = parcels_value(county=county, job=job, fitted=fitted, roll_year=2026, parcels=parcels)
+    assert first["valued"] == again["valued"] == ValuationResult.objects.filter(job=job).count() == 1500
