@@ -105,12 +105,14 @@ def sale_window_start(county, sales: int) -> datetime.date:
         county=county, is_valid=True, is_multi_parcel=False, sale_date__lt=datetime.date(WORKING_YEAR, 1, 1)
     )
     months = valid.annotate(month=TruncMonth("sale_date")).values("month").annotate(n=Count("id")).order_by("-month")
-    total = 0
+    total, first = 0, None
     for row in months:
-        total += row["n"]
+        total, first = total + row["n"], row["month"]
         if total >= sales:
-            return row["month"]
-    return row["month"]
+            break
+    if first is None:
+        raise RuntimeError(f"{county.slug} has no valid sales before {WORKING_YEAR}.")
+    return first
 
 
 def results_clear(county) -> None:

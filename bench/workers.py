@@ -88,13 +88,15 @@ def job_run(model, county, parameters: dict, *, workers: int, env: dict | None =
     processes = workers_start(workers, env)
     watcher = PeakRss(processes)
     watcher.start()
-    workers_idle(workers, processes)
-    started = time.perf_counter()
-    job = job_enqueue(model=model, county=county, parameters=parameters)
-    job_wait(job, processes)
-    seconds = time.perf_counter() - started
-    watcher.stopped.set()
-    workers_stop(processes)
+    try:
+        workers_idle(workers, processes)
+        started = time.perf_counter()
+        job = job_enqueue(model=model, county=county, parameters=parameters)
+        job_wait(job, processes)
+        seconds = time.perf_counter() - started
+    finally:
+        watcher.stopped.set()
+        workers_stop(processes)
     if job.status != "completed":
         raise RuntimeError(f"the {model.kind} job ended {job.status}: {job.error_message}")
     return {"seconds": round(seconds, 2), "peak_rss_gib": round(watcher.peak / 2**30, 3), "result": job.result,

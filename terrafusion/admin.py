@@ -32,7 +32,7 @@ from counties.models import County
 from terrafusion.jobs.api import result_file_response
 from terrafusion.jobs.models import JobStatus
 from terrafusion.jobs.registry import JobKind
-from terrafusion.jobs.runner import JobLimitReached, job_cancel, job_start
+from terrafusion.jobs.runner import JobLimitReached, cancellable_statuses, job_cancel, job_start
 
 
 def json_block(value: Any) -> str:
@@ -426,7 +426,9 @@ class JobAdmin(CountyScopedAdmin):
         job = self.get_object(request, object_id)
         extra = {
             "job_running": job is not None and not job.is_finished,
-            "job_cancellable": job is not None and not job.is_finished and self.may_run(request, job),
+            "job_cancellable": job is not None
+            and job.status in cancellable_statuses(job)
+            and self.may_run(request, job),
             "job_download_url": (
                 reverse(f"admin:{self._url_prefix()}_download", args=[job.pk])
                 if job is not None and job.status == JobStatus.COMPLETED and job.files
@@ -446,9 +448,7 @@ class JobAdmin(CountyScopedAdmin):
         if job_cancel(job=job):
             self.message_user(request, f"Cancelled {self.job_kind.label} {job.pk}.", messages.SUCCESS)
         else:
-            self.message_user(
-                request, f"The job is {job.status}; only a pending or running job can be cancelled.", messages.ERROR
-            )
+            self.message_user(request, f"The job is {job.status}; it cannot be cancelled now.", messages.ERROR)
         return HttpResponseRedirect(reverse(f"admin:{self._url_prefix()}_change", args=[job.pk]))
 
     def download_view(self, request, object_id):

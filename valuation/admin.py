@@ -9,7 +9,6 @@ nothing of it, so valuation registers a subclass of its admin with the evidence 
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils.html import format_html
 
 from counties.access import user_can
@@ -21,7 +20,7 @@ from terrafusion.jobs.models import JobStatus
 from valuation.choices import ResultFlag
 from valuation.filtersets import flag_condition
 from valuation.jobs import VALUATION_JOBS
-from valuation.models import ValuationJob, ValuationResult
+from valuation.models import LARGE_CHANGE, ValuationJob, ValuationResult
 from valuation.services import ApplyRefused, ValuationError, result_explain, valuation_apply
 
 
@@ -144,10 +143,14 @@ class ValuationJobAdmin(JobAdmin):
 
         url = reverse("admin:valuation_valuationresult_changelist")
         parcels = obj.result["parcels"]
+        flagged = ValuationResult.objects.filter(county_id=obj.county_id, job=obj).filter(
+            flag_condition("large_change")
+        )
+        flagged = flagged.count()
         return format_html(
-            '<a href="{}?job={}">Review the {} results</a> ({} flagged for more than 30% change); '
+            '<a href="{}?job={}">Review the {} results</a> ({} flagged for more than {} change); '
             "{} parcels not valued.",
-            url, obj.pk, f"{parcels['valued']:,}", f"{obj.results.filter(flag_condition('large_change')).count():,}",
+            url, obj.pk, f"{parcels['valued']:,}", f"{flagged:,}", f"{LARGE_CHANGE:.0%}",
             f"{parcels['not_valued']:,}",
         )  # fmt: skip
 
@@ -288,12 +291,13 @@ class ValuationResultAdmin(CountyScopedAdmin):
     @admin.action(description="Apply the selected results to the roll (their job's roll year)")
     def apply_selected(self, request, queryset):
         """Each job's selected results, applied like the API's apply (certified values are left alone)."""
-        for job in ValuationJob.objects.filter(pk__in=queryset.values("job_id")).select_related("county"):
+        jobs = list(ValuationJob.objects.filter(pk__in=queryset.values("job_id")).select_related("county"))
+        for job in jobs:  # every county checked before anything is written
             if not user_can(request.user, CERTIFY, job.county_id):
                 raise PermissionDenied(f"You may not certify values in {job.county.name}.")
+        for job in jobs:
             try:
-                with transaction.atomic():
-                    applied = valuation_apply(job=job, results=queryset.filter(job=job), user=request.user)
+                applied = valuation_apply(job=job, results=queryset.filter(job=job), user=request.user)
             except ApplyRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue

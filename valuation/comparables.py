@@ -213,10 +213,11 @@ def comparables_grid(
     for slot in np.flatnonzero(estimate.comparables[row] >= 0):
         sale = int(estimate.comparables[row, slot])
         price = float(comps.sales["sale_price"][sale])
+        # Each line's dollars are the change of the rounded running total: they add up to the net exactly.
         running = price * float(comps.time_factor[sale])
         adjustments = [{
             "name": "time", "subject": str(comps.valuation_date), "comparable": _plain(comps.sales["sale_date"][sale]),
-            "percent": round((float(comps.time_factor[sale]) - 1) * 100, 2), "amount": round(running - price),
+            "percent": round((float(comps.time_factor[sale]) - 1) * 100, 2), "amount": round(running) - round(price),
         }]  # fmt: skip
         sold = comps.sales["sale_date"][sale]
         for line, (name, attribute, _) in enumerate(ADJUSTMENTS):
@@ -228,7 +229,7 @@ def comparables_grid(
             )  # fmt: skip
             adjustments.append({
                 "name": name, "subject": shown[0], "comparable": shown[1],
-                "percent": round((np.exp(log_adjust) - 1) * 100, 2), "amount": round(after - running),
+                "percent": round((np.exp(log_adjust) - 1) * 100, 2), "amount": round(after) - round(running),
             })  # fmt: skip
             running = after
         lines.append({

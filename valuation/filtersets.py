@@ -43,7 +43,8 @@ class ValuationResultFilterSet(CountyScopedFilterSet):
 def flag_condition(flag: str) -> Q:
     return {
         ResultFlag.LARGE_CHANGE: Q(change__gt=LARGE_CHANGE) | Q(change__lt=-LARGE_CHANGE),
-        ResultFlag.NO_CURRENT_VALUE: Q(current_value__isnull=True),
-        ResultFlag.WITHIN_RANGE: Q(current_value__gte=F("low"), current_value__lte=F("high")),
-        ResultFlag.OUTSIDE_RANGE: Q(current_value__lt=F("low")) | Q(current_value__gt=F("high")),
+        ResultFlag.NO_CURRENT_VALUE: Q(current_value__isnull=True) | Q(current_value=0),
+        ResultFlag.WITHIN_RANGE: Q(current_value__gte=F("low"), current_value__lte=F("high"), current_value__gt=0),
+        ResultFlag.OUTSIDE_RANGE: Q(current_value__gt=0)
+        & (Q(current_value__lt=F("low")) | Q(current_value__gt=F("high"))),
     }[flag]

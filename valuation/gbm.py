@@ -4,7 +4,7 @@ any date. Pure (numpy and LightGBM): the job reads the sales, runs this and stor
 Features: log living area, effective age, log land area, quality and condition (ordinal), neighborhood and
 class (categorical), months to the valuation date, and the parcel's position (x, y in the county's projected
 CRS, metres): within-neighborhood location is the one thing a neighborhood dummy cannot see. Value rises with
-living area, land, quality, condition and time, and falls with age (monotone constraints), so an estimate
+living area, land, quality and condition, and falls with age (monotone constraints), so an estimate
 moves the way an appraiser expects when a characteristic changes. Estimates are exp(prediction), like the
 hedonic model's; a parcel's explanation is LightGBM's per-feature contributions (`pred_contrib`), which add up
 with the model's base value to the log of the estimate.
@@ -24,7 +24,7 @@ FEATURES = (
     "months to the valuation date", "x", "y",
 )  # fmt: skip
 CATEGORICAL = (5, 6)
-MONOTONE = (1, -1, 1, 1, 1, 0, 0, 1, 0, 0)
+MONOTONE = (1, -1, 1, 1, 1, 0, 0, 0, 0, 0)  # the market may fall as well as rise: time is free
 # Shallow trees, many rounds: the price surface is smooth in most features (measured on the demo county: 7 leaves
 # beat 15 and 31 on the holdout COD at 8,000 and 20,000 parcels).
 PARAMETERS = {

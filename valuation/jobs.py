@@ -49,7 +49,8 @@ class ValuationJobRunner(JobRunner):
             return None
         self.progress(0.05, f"training on the sales ({len(ranges)} parts of parcels to value)")
         self._save(training_files(valuation_train(county=self.job.county, parameters=parameters)))
-        return [{"low": low, "high": high} for low, high in ranges]
+        # The roll year as resolved now: a part that runs later values for the same year, whatever the county's.
+        return [{"low": low, "high": high, "roll_year": parameters["roll_year"]} for low, high in ranges]
 
     def _save(self, files: list[KeptFile]) -> None:
         for kept in files:
@@ -62,8 +63,8 @@ class ValuationJobRunner(JobRunner):
             id_range=(chunk["low"], chunk["high"]),
         )  # fmt: skip
         return parcels_value(
-            county=self.job.county, job=self.job, fitted=fitted, roll_year=self.parameters()["roll_year"],
-            parcels=parcels,
+            county=self.job.county, job=self.job, fitted=fitted, roll_year=chunk["roll_year"], parcels=parcels,
+            id_range=(chunk["low"], chunk["high"]),
         )  # fmt: skip
 
     def combine(self, results: list[dict]) -> dict:
@@ -83,4 +84,5 @@ VALUATION_JOBS = JobKind(
     parameters=ValuationParametersSerializer,
     run_codename=RUN_VALUATION,
     example_parameters={"method": ValuationMethod.HEDONIC, "holdout_share": 0.2},
+    cancellable_while_running=True,  # its parts store results only while the job is going (parcels_value)
 )

@@ -28,14 +28,13 @@ class ValuationResult(models.Model):
     # write of 125,000 rows). The rows are written only by valuation.services, for parcels it has just read in the
     # job's county; deletes cascade through Django's collector (on_delete), as everywhere in the project.
     # Indexes cost a mass appraisal's COPY most of its time, so the table has those its reads need and no more:
-    # (county, job, property) unique (county first, as everywhere; a job's results in parcel order), and property
-    # (a parcel's results). Measured on a million parcels: an index on (county, job, change) made the comparable-
-    # sales appraisal 30% slower (its random keys scatter every part's inserts over the index), so the review
-    # filters by change scan a job's rows instead. The foreign keys' own single-column indexes would repeat these.
+    # (county, job, property) unique (county first, as everywhere; a job's results in parcel order), job (a job's
+    # results, its cascade), property (a parcel's results). Measured on a million parcels: an index on (county, job,
+    # change) made the comparable-sales appraisal 30% slower (its random keys scatter every part's inserts over the
+    # index), so the review filters by change scan a job's rows instead; one on job alone costs little (its key is
+    # the same for every row a part writes).
     county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
-    job = models.ForeignKey(
-        ValuationJob, on_delete=models.CASCADE, related_name="results", db_constraint=False, db_index=False
-    )
+    job = models.ForeignKey(ValuationJob, on_delete=models.CASCADE, related_name="results", db_constraint=False)
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     roll_year = models.PositiveSmallIntegerField()
     method = models.CharField(max_length=20, choices=ValuationMethod.choices)
@@ -62,7 +61,7 @@ class ValuationResult(models.Model):
     @builtins.property  # `property` is the parcel field here
     def flags(self) -> list[str]:
         """The review flags that hold for this result (`choices.ResultFlag`)."""
-        if self.current_value is None:
+        if not self.current_value:  # none, or 0
             return ["no_current_value"]
         flags = ["within_range" if self.low <= self.current_value <= self.high else "outside_range"]
         if self.change is not None and abs(self.change) > LARGE_CHANGE:

@@ -222,8 +222,9 @@ def predict(fitted: Fitted, parcels: SalesColumns, dates=None) -> Estimate:
         return Estimate(value=estimate.value, low=estimate.low, high=estimate.high, unseen=unseen)
     if fitted.comparables is not None:
         subjects = {**parcels.columns, "id": parcels["property"] if "property" in parcels.columns else parcels["id"]}
+        # The subject as of each date (a held-out sale: when it sold), its value at the valuation date brought back.
         found = comps.comparables_estimate(
-            fitted.comparables, subjects, comps.adjustment_parts(fitted.hedonic, parcels.columns)
+            fitted.comparables, subjects, comps.adjustment_parts(fitted.hedonic, parcels.columns, dates)
         )
         back = 1.0 if dates is None else 1.0 / fitted.time(dates)  # from the valuation date to each date
         return Estimate(
@@ -257,9 +258,13 @@ def land_values(model: HedonicModel, parcels: SalesColumns, values: np.ndarray) 
     return np.where(improved, np.minimum(land, LAND_SHARE_MAX * values), values)
 
 
-def parcels_value(*, county: County, job: ValuationJob, fitted: Fitted, roll_year: int, parcels: SalesColumns) -> dict:
-    """Value parcels and store their results, all or none, and only while the job is still going (a cancelled
-    job's parts write nothing). Returns the counts and the parcels not valued with the reason."""
+def parcels_value(
+    *, county: County, job: ValuationJob, fitted: Fitted, roll_year: int, parcels: SalesColumns,
+    id_range: tuple[int, int] | None = None,
+) -> dict:  # fmt: skip
+    """Value parcels (those of `id_range`, when a part of a job) and store their results, all or none, and only
+    while the job is still going (a cancelled job's parts write nothing). Returns the counts and the parcels not
+    valued with the reason."""
     parcels = _located(county, parcels)
     reason = _required(parcels, fitted.method)
     usable = reason == ""
@@ -275,10 +280,9 @@ def parcels_value(*, county: County, job: ValuationJob, fitted: Fitted, roll_yea
     with transaction.atomic():
         if not job.lock_if_going():
             raise JobStopped(f"The job is {job.status}: its results are not stored.")
-        if len(parcels):  # a part run twice (RQ delivers at least once) replaces its own results
-            ids = parcels["id"]
+        if id_range is not None:  # a part run twice (RQ delivers at least once) replaces its own results
             ValuationResult.objects.filter(
-                county=county, job=job, property_id__gte=int(ids.min()), property_id__lte=int(ids.max())
+                county=county, job=job, property_id__gte=id_range[0], property_id__lte=id_range[1]
             ).delete()
         _store(county=county, job=job, roll_year=roll_year, method=fitted.method, parcels=valued.take(keep),
                estimate=estimate, rows=keep, land=land[keep])  # fmt: skip
@@ -484,13 +488,16 @@ def explain_parcels(fitted: Fitted, parcels: SalesColumns) -> list[dict]:
         names, parts = fitted.hedonic.terms, estimate.contributions
     explained = []
     for row in range(len(parcels)):
-        lines, running = [], 1.0
+        # The first term is the base in dollars; each next one multiplies it, its dollars the change of the rounded
+        # running value (they add up to the value exactly).
+        lines, running = [], 0.0
         for name, part in zip(names, parts[row], strict=True):
             if part == 0.0:
                 continue
-            after = running * float(np.exp(part))
-            lines.append({"term": name, "log_contribution": round(float(part), 6),
-                          "factor": round(float(np.exp(part)), 6), "amount": round(after - running)})  # fmt: skip
+            factor = float(np.exp(part))
+            after = factor * (running or 1.0)
+            lines.append({"term": name, "log_contribution": round(float(part), 6), "factor": round(factor, 6),
+                          "amount": round(after) - round(running)})  # fmt: skip
             running = after
         explained.append({
             "method": fitted.method, "value": round(float(estimate.value[row])),
@@ -518,6 +525,7 @@ class ApplyRefused(ValueError):
     """The results cannot be applied as asked; the message says why."""
 
 
+@transaction.atomic
 def valuation_apply(*, job: ValuationJob, results, user, overwrite_certified: bool = False) -> dict:
     """Apply reviewed results of a completed job (`results`: a queryset of its ValuationResults, all or filtered) as
     the parcels' `valuation` values of its roll year and their current values, through the properties' one write

@@ -242,11 +242,11 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     @extend_schema(request=None, responses={200: OpenApiResponse(), 409: OpenApiResponse(ErrorSerializer)})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Cancel a job that is pending or running (needs the kind's run permission in the job's county). A running
-        job stops at its next step: parts not yet started skip."""
+        """Cancel a pending job, or a running one of a kind that allows it (valuation): it stops at its next step
+        and keeps nothing of its unfinished parts. Needs the kind's run permission in the job's county."""
         job = self.get_object()  # CountyPermission checks write_action, the run codename, on the job's county
         if not job_cancel(job=job):
-            raise Conflict(f"The job is {job.status}; only a pending or running job can be cancelled.")
+            raise Conflict(f"The job is {job.status}; it cannot be cancelled now.")
         return Response(self.output_serializer(job, context=self.get_serializer_context()).data)
 
 

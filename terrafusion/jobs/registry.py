@@ -33,6 +33,9 @@ class JobKind:
     queue_name: str = "default"
     result: type | None = None  # a DRF Serializer documenting the result summary (OpenAPI), if the kind has one
     example_result: dict[str, Any] | None = None  # a valid result summary (tests); None: any JSON is valid
+    # Whether a running job may be cancelled: its runner's writes check the job is still going (lock_if_going) and
+    # keep nothing once it is not. Otherwise only a pending job can be cancelled.
+    cancellable_while_running: bool = False
 
     def __post_init__(self) -> None:
         registered = _KINDS.get(self.slug)

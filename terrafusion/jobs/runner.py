@@ -129,14 +129,21 @@ def _count_unqueued(kind: str, county_slug: str) -> None:
         logger.exception("Could not count the unqueued %s job in %s in the metrics", kind, county_slug)
 
 
+def cancellable_statuses(job: BaseJob) -> tuple[str, ...]:
+    """Pending jobs can be cancelled; running ones too where the kind's work checks it is still going."""
+    if job_kind_for_model(type(job)).cancellable_while_running:
+        return (JobStatus.PENDING, JobStatus.RUNNING)
+    return (JobStatus.PENDING,)
+
+
 def job_cancel(*, job: BaseJob) -> bool:
-    """Cancel a job that has not finished; False when it has. A pending job never starts; a running one stops
-    at its next step: its parts not yet started skip, and work that checks (`BaseJob.lock_if_going`) keeps
-    nothing. Work already committed by a finished part stays, tied to the cancelled job."""
+    """Cancel a job; False when it is not cancellable (`cancellable_statuses`). A pending job never starts; a
+    running one (of a kind that allows it) stops at its next step: its parts not yet started skip, and a part
+    still working keeps nothing (`BaseJob.lock_if_going`). Parts already done stay, tied to the cancelled job."""
     model = type(job)
     was = job.status
     cancelled = bool(
-        model.objects.filter(pk=job.pk, status__in=(JobStatus.PENDING, JobStatus.RUNNING)).update(
+        model.objects.filter(pk=job.pk, status__in=cancellable_statuses(job)).update(
             status=JobStatus.CANCELLED, finished_at=timezone.now()
         )
     )

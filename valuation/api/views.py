@@ -1,6 +1,5 @@
 """Valuation results: listed and filtered for review, each value explained; a completed job's results applied."""
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -62,18 +61,18 @@ class ValuationApplyViewSet(CountyScopedViewSetMixin, viewsets.GenericViewSet):
         job = self.get_object()  # 404 outside the user's counties; 403 without certify_values in the job's county
         given = ValuationApplySerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        chosen = ValuationResultFilterSet(data=given.validated_data["filter"], queryset=job.results.all())
+        results = ValuationResult.objects.filter(county_id=job.county_id, job=job)
+        chosen = ValuationResultFilterSet(data=given.validated_data["filter"], queryset=results)
         unknown = set(given.validated_data["filter"]) - set(chosen.filters)
         if unknown:
             raise ValidationError({"filter": [f"Unknown filter: {', '.join(sorted(unknown))}."]})
         if not chosen.is_valid():
             raise ValidationError({"filter": chosen.errors})
         try:
-            with transaction.atomic():
-                applied = valuation_apply(
-                    job=job, results=chosen.qs, user=request.user,
-                    overwrite_certified=given.validated_data["overwrite_certified"],
-                )  # fmt: skip
+            applied = valuation_apply(
+                job=job, results=chosen.qs, user=request.user,
+                overwrite_certified=given.validated_data["overwrite_certified"],
+            )  # fmt: skip
         except ApplyRefused as exc:
             raise Conflict(str(exc)) from None
         return Response(ValuationAppliedSerializer(applied).data)

@@ -184,6 +184,7 @@ def test_an_explanations_contributions_add_up_to_the_value(method, county):
     for line in body["contributions"]:
         running *= line["factor"]
     assert running == pytest.approx(result.estimate, rel=1e-4)
+    assert sum(line["amount"] for line in body["contributions"]) == body["value"]  # the dollars add up exactly
     names = {line["term"] for line in body["contributions"]}
     assert (
         ("log living area" in names) if method == "hedonic" else ("log living area" in names and "base value" in names)

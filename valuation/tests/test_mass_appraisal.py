@@ -85,6 +85,20 @@ def test_a_part_run_twice_replaces_its_own_results():
     job = ValuationJob.objects.create(county=county, status=JobStatus.RUNNING)
     fitted = valuation_train(county=county, parameters=parameters(county)).fitted
     parcels = parcels_to_value(county=county)
-    first = parcels_value(county=county, job=job, fitted=fitted, roll_year=2026, parcels=parcels)
-    again = parcels_value(county=county, job=job, fitted=fitted, roll_year=2026, parcels=parcels)
+    whole = (int(parcels["id"].min()), int(parcels["id"].max()))
+    first = parcels_value(county=county, job=job, fitted=fitted, roll_year=2026, parcels=parcels, id_range=whole)
+    again = parcels_value(county=county, job=job, fitted=fitted, roll_year=2026, parcels=parcels, id_range=whole)
     assert first["valued"] == again["valued"] == ValuationResult.objects.filter(job=job).count() == 1500
+
+
+def test_a_running_valuation_can_be_cancelled_and_a_running_job_of_another_kind_cannot():
+    from terrafusion.jobs.models import JobStatus
+    from terrafusion.jobs.registry import job_kinds
+    from terrafusion.jobs.runner import job_cancel
+
+    county = CountyFactory(slug="cancels")
+    valuation = ValuationJob.objects.create(county=county, status=JobStatus.RUNNING)
+    assert job_cancel(job=valuation) and valuation.status == JobStatus.CANCELLED
+    other = next(kind for kind in job_kinds() if not kind.cancellable_while_running)
+    running = other.model.objects.create(county=county, status=JobStatus.RUNNING)
+    assert not job_cancel(job=running) and running.status == JobStatus.RUNNING
