@@ -95,18 +95,12 @@ class BaseJob(models.Model):
         return self.status in FINISHED_STATUSES
 
     def lock_if_going(self) -> bool:
-        """Inside a transaction: hold a share lock on the job's row if it is still pending or running (and say so),
-        so the work written in that transaction commits only for a job not cancelled or failed meanwhile: a cancel
-        (an UPDATE) waits for it. A share lock, so the parts of a job write at the same time."""
-        from django.db import connection
-
-        table, quote = connection.ops.quote_name(self._meta.db_table), connection.ops.quote_name
-        share = " FOR SHARE" if connection.vendor == "postgresql" else ""  # SQLite writes one at a time anyway
-        with connection.cursor() as cursor:
-            key = self._meta.pk.get_db_prep_value(self.pk, connection)
-            cursor.execute(f"SELECT {quote('status')} FROM {table} WHERE {quote('id')} = %s{share}", [key])  # noqa: S608
-            row = cursor.fetchone()
-        status = row[0] if row else None
+        """Inside a transaction: lock the job's row if it is still pending or running (and say so), so the work
+        written in that transaction commits only for a job not cancelled or failed meanwhile: a cancel waits for it.
+        An exclusive lock: the parts of a job store their results one at a time while the others compute. On a
+        million parcels with 2 workers on 2 cores, a share lock (all writing at once) was no faster (runs vary by
+        a fifth here), and one writer at a time keeps the results' index pages uncontended."""
+        status = type(self).objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).first()
         if status is not None:
             self.status = status
         return status in (JobStatus.PENDING, JobStatus.RUNNING)
