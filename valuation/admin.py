@@ -36,6 +36,15 @@ def _ratio(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _shown(value) -> str:
+    """An attribute in a grid: whole numbers without a decimal point, thousands separated."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    return "-" if value is None else str(value)
+
+
 def holdout_table(result: dict) -> str:
     """The holdout's ratio statistics, overall and per neighborhood."""
     holdout = result.get("holdout")
@@ -75,7 +84,6 @@ def explanation_html(explained: dict) -> str:
     comps = explained["comparables"]
     if not comps:
         return format_html("{}<p>No comparable sales were found.</p>", head)
-    subject = explained["subject"]
     names = [a["name"] for a in comps[0]["adjustments"]]
     rows = [
         ["sale", "", *(f"{c['sale']['parcel_number']} on {c['sale']['sale_date']}" for c in comps)],
@@ -83,11 +91,11 @@ def explanation_html(explained: dict) -> str:
         ["price", "", *(_money(c["price"]) for c in comps)],
     ]
     for index, name in enumerate(names):
-        shown = subject.get({"age": "effective_year", "location": "neighborhood", "class": "class_code",
-                             "living area": "living_area", "land": "land_area_sqft"}.get(name, name), "")  # fmt: skip
+        subject = comps[0]["adjustments"][index]["subject"]  # as each line compares it (age: at the valuation date)
         rows.append([
-            name, "" if name == "time" else shown,
-            *(f"{c['adjustments'][index]['comparable']}: {_signed(c['adjustments'][index]['amount'])}" for c in comps),
+            name, "" if name == "time" else _shown(subject),
+            *(f"{_shown(c['adjustments'][index]['comparable'])}: {_signed(c['adjustments'][index]['amount'])}"
+              for c in comps),
         ])  # fmt: skip
     rows += [
         [
