@@ -15,22 +15,15 @@ Against PostgreSQL (DATABASE_URL) and Redis (REDIS_URL), it
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench.common import ROOT, django_setup, report_save, services_configured
+
 SLUG = "bench-pacs"
 YEARS = (2025, 2026)
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,28 +38,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")) or not os.environ.get(
-        "REDIS_URL"
-    ):
-        say("bench.pacs needs DATABASE_URL (PostgreSQL) and REDIS_URL: run `make bench`.")
+    if not services_configured("bench.pacs"):
         return 2
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "terrafusion.settings")
     base, _, name = os.environ["DATABASE_URL"].partition("?")[0].rpartition("/")
     os.environ["PACS_DATABASE_URL"] = f"{base}/{name}_pacs_bench"  # the fake PACS, beside the bench's database
     with tempfile.TemporaryDirectory(prefix="bench-pacs-") as configs:
         os.environ["COUNTY_CONFIG_DIR"] = configs
-        import django
-
-        django.setup()
+        django_setup()
         from bench.pacs_run import run
 
         report = run(args, configs)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RESULTS / f"pacs-{stamp}.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
-    say(f"saved {path.relative_to(ROOT)}")
+    report_save("pacs", report)
     return 0
 
 

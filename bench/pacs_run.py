@@ -7,7 +7,8 @@ import time
 from django.conf import settings
 from django.db import connection
 
-from bench.pacs import SLUG, YEARS, manage, say
+from bench.common import say
+from bench.pacs import SLUG, YEARS, manage
 from bench.pacs_baseline import straightforward_load
 from bench.workers import job_run as workers_job_run
 from counties.models import County

@@ -19,23 +19,16 @@ Prints each figure beside issue 9's target (printed, never asserted) and writes 
 
 import argparse
 import datetime
-import json
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench.common import django_setup, report_save, say, services_configured
+
 SLUG, DEMO_SLUG = "bench-valuation", "bench-valuation-demo"
 WORKING_YEAR = 2026
 METHODS = ("hedonic", "comparable_sales", "gbm")
 TARGETS = {"hedonic": 20.0, "comparable_sales": 20.0, "gbm": 45.0, "peak_rss_gib": 4.0, "one_property_seconds": 2.0}
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,21 +47,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")) or not os.environ.get(
-        "REDIS_URL"
-    ):
-        say("bench.valuation needs DATABASE_URL (PostgreSQL) and REDIS_URL: run `make bench`.")
+    if not services_configured("bench.valuation"):
         return 2
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "terrafusion.settings")
-    import django
-
-    django.setup()
-    report = run(args)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"valuation-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
-    say(f"saved {path.relative_to(ROOT)}")
+    django_setup()
+    report_save("valuation", run(args))
     return 0
 
 

@@ -6,14 +6,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
 
+from bench.common import ROOT
 from terrafusion.jobs.models import FINISHED_STATUSES
 from terrafusion.jobs.runner import job_enqueue
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class PeakRss(threading.Thread):

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from properties.choices import ActorKind, ValueSource
@@ -511,6 +511,11 @@ BULK_PROPERTY_FIELDS = (
     "legal_description", "owner_name", "owner_address", *CHARACTERISTIC_FIELDS, *CENTROID_FIELDS, *VALUE_FIELDS,
     "value_year", "is_active",
 )  # fmt: skip
+# A value-history row as the bulk paths insert it (COPY): the order of their tuples.
+_VALUE_ROW_COLUMNS = [
+    "county_id", "property_id", "roll_year", "source", *VALUE_FIELDS, "job_id", "is_certified", "created_at",
+    "updated_at",
+]  # fmt: skip
 _BULK_BATCH = 2_000  # ids per IN list, rows per bulk statement
 _PROVENANCE = ("county_id", "source_system", "created_by_job", "created_at", "updated_at")  # set by the load
 
@@ -992,8 +997,7 @@ def _values_upsert(
             continue
         updates.append((row["pk"], *new.values(), now))
         audits.append((pk, record["property_id"], changes))
-    columns = ["county_id", "property_id", "roll_year", "source", *VALUE_FIELDS, "job_id", "is_certified"]
-    rows_copy(PropertyValue._meta.db_table, [*columns, "created_at", "updated_at"], inserts)
+    rows_copy(PropertyValue._meta.db_table, _VALUE_ROW_COLUMNS, inserts)
     rows_update(PropertyValue._meta.db_table, [*VALUE_FIELDS, "updated_at"], updates)
     _bulk_audits(county=county, entries=audits, actor=actor)
     return len(inserts), len(updates), certified
@@ -1123,17 +1127,15 @@ def property_values_apply(
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [county.pk, zlib.crc32(prefix.encode()) - 2**31])
     for batch in _batches(values):
         pks = [pk for pk, _, _ in batch]
-        rows = {
-            row["property_id"]: row
-            for row in PropertyValue.objects.filter(property_id__in=pks, roll_year=roll_year, source=source).values(
-                "pk", "property_id", *VALUE_FIELDS
-            )
-        }
-        certified = set(
-            PropertyValue.objects.filter(property_id__in=pks, roll_year=roll_year, is_certified=True).values_list(
-                "property_id", flat=True
-            )
+        rows, certified = {}, set()  # the source's rows of the year; the parcels with a certified row of it
+        year_rows = PropertyValue.objects.filter(property_id__in=pks, roll_year=roll_year).filter(
+            Q(source=source) | Q(is_certified=True)
         )
+        for row in year_rows.values("pk", "property_id", "source", "is_certified", *VALUE_FIELDS):
+            if row["source"] == source:
+                rows[row["property_id"]] = row
+            if row["is_certified"]:
+                certified.add(row["property_id"])
         parcels = {
             row["pk"]: row
             for row in Property.objects.filter(pk__in=pks, county=county).values(
@@ -1167,8 +1169,7 @@ def property_values_apply(
                 result.written += 1
             else:
                 result.unchanged += 1
-        columns = ["county_id", "property_id", "roll_year", "source", *VALUE_FIELDS, "job_id", "is_certified"]
-        rows_copy(PropertyValue._meta.db_table, [*columns, "created_at", "updated_at"], inserts)
+        rows_copy(PropertyValue._meta.db_table, _VALUE_ROW_COLUMNS, inserts)
         rows_update(PropertyValue._meta.db_table, [*VALUE_FIELDS, "job_id", "updated_at"], updates)
         rows_update(Property._meta.db_table, [*CURRENT_VALUE_FIELDS, "updated_at"], current)
         _bulk_audits(county=county, entries=audits, actor=actor)

@@ -60,10 +60,8 @@ class ValuationResult(models.Model):
 
     @builtins.property  # `property` is the parcel field here
     def flags(self) -> list[str]:
-        """The review flags that hold for this result (`choices.ResultFlag`)."""
+        """The review flags that hold for this result (`choices.ResultFlag`): those `flag_condition` finds in SQL."""
+        flags = ["large_change"] if self.change is not None and abs(self.change) > LARGE_CHANGE else []
         if not self.current_value:  # none, or 0
-            return ["no_current_value"]
-        flags = ["within_range" if self.low <= self.current_value <= self.high else "outside_range"]
-        if self.change is not None and abs(self.change) > LARGE_CHANGE:
-            flags.insert(0, "large_change")
-        return flags
+            return [*flags, "no_current_value"]
+        return [*flags, "within_range" if self.low <= self.current_value <= self.high else "outside_range"]

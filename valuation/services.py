@@ -26,7 +26,7 @@ from market_analysis.time_index import CATEGORIES, TimeFactors
 from properties.choices import ActorKind, Condition, Quality, ValueSource
 from properties.geometry import projected_metres
 from properties.services import Actor, columns_copy, property_values_apply
-from terrafusion.jobs.models import JobStopped
+from terrafusion.jobs.models import JobStatus, JobStopped
 from valuation import comparables as comps
 from valuation.choices import ValuationMethod
 from valuation.gbm import FEATURES, GbmError, GbmModel, gbm_contributions, gbm_dump, gbm_fit, gbm_load, gbm_predict
@@ -485,10 +485,9 @@ def explain_parcels(fitted: Fitted, parcels: SalesColumns) -> list[dict]:
     LightGBM's per-feature contributions, or the comparables grid. Contributions are in log dollars and add up
     (with the base) to the log of the value; each is also shown as a factor and in dollars, applied in order."""
     if fitted.comparables is not None:
-        subjects = {**parcels.columns}
         found = predict(fitted, parcels).comparables
         return [
-            {"method": fitted.method, **comps.comparables_grid(fitted.comparables, found, row, subjects)}
+            {"method": fitted.method, **comps.comparables_grid(fitted.comparables, found, row, parcels.columns)}
             for row in range(len(parcels))
         ]
     if fitted.gbm is not None:
@@ -544,8 +543,6 @@ def valuation_apply(*, job: ValuationJob, results, user, overwrite_certified: bo
     the parcels' `valuation` values of its roll year and their current values, through the properties' one write
     path, audited in the user's and the job's name. A certified roll year is changed only with
     `overwrite_certified`; applying the same results twice changes nothing the second time."""
-    from terrafusion.jobs.models import JobStatus
-
     if job.status != JobStatus.COMPLETED:
         raise ApplyRefused(f"The job is {job.status}: only a completed valuation's results can be applied.")
     county = job.county

@@ -9,6 +9,7 @@ from properties.models import Property, PropertyChange, PropertyValue
 from terrafusion.jobs.models import JobStatus
 from terrafusion.testing.api import EndpointContract, bearer_client
 from terrafusion.testing.factories import CountyFactory, PropertyValueFactory, user_with_role
+from valuation.choices import ResultFlag
 from valuation.models import ValuationJob, ValuationResult
 from valuation.tests.known import completed_job, known_county
 
@@ -168,6 +169,11 @@ def test_results_are_filtered_by_neighborhood_change_and_flag(county):
     assert ids(change_max=-0.3) == {second.pk}
     assert len(ids(neighborhood="K1")) == 48 and ids(neighborhood="NOPE") == set()
     assert first.pk not in ids(exclude_flag="large_change")
+    # Each flag filter (SQL) picks exactly the results whose flags (Python) say so.
+    ValuationResult.objects.filter(pk=second.pk).update(current_value=None)
+    stored = list(job.results.all())
+    for flag in ResultFlag.values:
+        assert ids(flag=flag) == {r.pk for r in stored if flag in r.flags}, flag
 
 
 @pytest.mark.parametrize("method", ["hedonic", "gbm"])

@@ -1,4 +1,4 @@
-"""Valuation jobs in real RQ workers: a mass appraisal trained once and valued in parts by two workers at once, one
+"""Valuation jobs in real RQ workers: a mass appraisal trained once and valued in parts (two workers take them), one
 property valued with its grid, a cancelled job whose parts then write nothing, a failing part that fails the job,
 and a county without sales that fails with a readable reason."""
 
@@ -38,7 +38,7 @@ def start(user, parameters) -> ValuationJob:
     return ValuationJob.objects.get(pk=response.json()["id"])
 
 
-def test_a_mass_appraisal_runs_in_parts_on_two_workers(county, analyst):
+def test_a_mass_appraisal_runs_in_parts_that_workers_share(county, analyst):
     parcels = known_county(county, parcels=360, noise=0.05)
     job = start(analyst, {"method": "comparable_sales", "holdout_share": 0.2})
     workers = [start_burst_worker(**PARTS) for _ in range(2)]
