@@ -22,12 +22,17 @@ def services_configured(bench: str) -> bool:
     return False
 
 
-def django_setup() -> None:
+def django_setup(migrate: bool = False) -> None:
+    """Django set up; with `migrate`, the database migrated first (a bench run alone may find it new)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "terrafusion.settings")
     import django
 
     django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
 
 
 def report_save(prefix: str, report: dict) -> Path:

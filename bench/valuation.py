@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if not services_configured("bench.valuation"):
         return 2
-    django_setup()
+    django_setup(migrate=True)
     report_save("valuation", run(args))
     return 0
 
