@@ -1,1 +1,9 @@
-"""Models of the gis_export app (its job kind arrives with its issue)."""
+"""GIS export jobs (the kind is declared in gis_export/jobs.py)."""
+
+from terrafusion.jobs.models import BaseJob, job_indexes
+
+
+class GisExportJob(BaseJob):
+    class Meta(BaseJob.Meta):
+        verbose_name = "GIS export job"
+        indexes = job_indexes("gis_job")

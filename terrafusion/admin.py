@@ -274,6 +274,8 @@ def _form_field(name: str, field: serializers.Field) -> forms.Field:
         return forms.BooleanField(**{**options, "required": False})
     if isinstance(field, serializers.MultipleChoiceField):
         return forms.MultipleChoiceField(choices=list(field.choices.items()), **options)
+    if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.ChoiceField):
+        return forms.MultipleChoiceField(choices=list(field.child.choices.items()), **options)
     if isinstance(field, serializers.ChoiceField):
         return forms.ChoiceField(choices=list(field.choices.items()), **options)
     if isinstance(field, serializers.IntegerField):

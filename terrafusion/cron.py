@@ -5,7 +5,7 @@ import importlib
 from django.conf import settings
 from rq import cron
 
-from terrafusion.jobs.sweep import sweep_stale_jobs
+from terrafusion.jobs.sweep import expired_files_delete, sweep_stale_jobs
 from terrafusion.sessions import tokens_flush_expired
 
 cron.register(
@@ -15,6 +15,9 @@ cron.register(
     job_timeout=300,
     name="sweep_stale_jobs",
 )
+
+# Result files past their lifetime (GIS exports: GIS_EXPORT_FILE_TTL_HOURS) are deleted from the storage.
+cron.register(expired_files_delete, queue_name="default", interval=3600, job_timeout=600, name="expired_files_delete")
 
 # Expired refresh tokens (and their blacklist rows) serve no purpose: keep the tables small.
 cron.register(

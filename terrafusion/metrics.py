@@ -2,9 +2,9 @@
 
 Job counters. prometheus_client counters live in one process's memory, but jobs run in RQ worker
 processes (on any machine), so each job event is an atomic HINCRBY/HINCRBYFLOAT in Redis. Per job
-kind, labelled by county: `<kind>_jobs_submitted_total`, `<kind>_jobs_completed_total`,
-`<kind>_jobs_failed_total` and the `<kind>_processing_duration_seconds` histogram. Queue gauges come
-from RQ's own Redis keys.
+kind, labelled by county (and by the kind's own labels: a GIS export's format): `<kind>_jobs_submitted_total`,
+`<kind>_jobs_completed_total`, `<kind>_jobs_failed_total` and the `<kind>_processing_duration_seconds`
+histogram. Queue gauges come from RQ's own Redis keys.
 
 Who exposes them. These totals are global (one Redis), so exposing them on every web instance made
 Prometheus hold N copies, and `sum()` over instances multiplied them. They are exposed by one small
@@ -74,18 +74,23 @@ def _bucket_label(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(float(bound))
 
 
-def record_submitted(kind: str, county: str) -> None:
-    _redis().hincrby(_KEY.format(kind=metric_kind(kind)), f"submitted|{county}", 1)
+def _series(county: str, extra: tuple[str, ...]) -> str:
+    """A series' label values as one hash-field part: the county, then the kind's own labels (JobKind.metric_labels)."""
+    return ",".join((county, *extra))
 
 
-def record_finished(kind: str, county: str, *, ok: bool, duration: float) -> None:
-    key = _KEY.format(kind=metric_kind(kind))
+def record_submitted(kind: str, county: str, extra: tuple[str, ...] = ()) -> None:
+    _redis().hincrby(_KEY.format(kind=metric_kind(kind)), f"submitted|{_series(county, extra)}", 1)
+
+
+def record_finished(kind: str, county: str, *, ok: bool, duration: float, extra: tuple[str, ...] = ()) -> None:
+    key, series = _KEY.format(kind=metric_kind(kind)), _series(county, extra)
     pipe = _redis().pipeline(transaction=True)
-    pipe.hincrby(key, f"{'completed' if ok else 'failed'}|{county}", 1)
-    pipe.hincrbyfloat(key, f"duration_sum|{county}", duration)
+    pipe.hincrby(key, f"{'completed' if ok else 'failed'}|{series}", 1)
+    pipe.hincrbyfloat(key, f"duration_sum|{series}", duration)
     for bound in DURATION_BUCKETS:
         if duration <= bound:
-            pipe.hincrby(key, f"duration_bucket|{county}|{_bucket_label(bound)}", 1)
+            pipe.hincrby(key, f"duration_bucket|{series}|{_bucket_label(bound)}", 1)
     pipe.execute()
 
 
@@ -101,40 +106,43 @@ class JobMetricsCollector:
         return []
 
     def collect(self):
-        from terrafusion.jobs.registry import job_models
+        from terrafusion.jobs.registry import job_kinds
 
         try:
             if self._connection is None:
                 self._connection = _counters_redis(settings.REDIS_URL, SCRAPE_REDIS_TIMEOUT_SECONDS)
-            kinds = [metric_kind(model.kind) for model in job_models()]
+            kinds = job_kinds()
             pipe = self._connection.pipeline(transaction=False)
             for kind in kinds:
-                pipe.hgetall(_KEY.format(kind=kind))
+                pipe.hgetall(_KEY.format(kind=metric_kind(kind.slug)))
             hashes = pipe.execute()
         except Exception:  # a scrape must not fail because Redis is down; health/ready reports that
             logger.exception("Could not read job metrics from Redis")
             return
         for kind, raw in zip(kinds, hashes, strict=True):
+            name, labels = metric_kind(kind.slug), ["county", *kind.metric_labels]
             values = {k.decode(): float(v) for k, v in raw.items()}
             families = {
-                name: CounterMetricFamily(f"{kind}_jobs_{name}", f"{kind} jobs {name}", labels=["county"])
-                for name in ("submitted", "completed", "failed")
+                event: CounterMetricFamily(f"{name}_jobs_{event}", f"{name} jobs {event}", labels=labels)
+                for event in ("submitted", "completed", "failed")
             }
             histogram = HistogramMetricFamily(
-                f"{kind}_processing_duration_seconds", f"Time {kind} jobs spent in a worker", labels=["county"]
+                f"{name}_processing_duration_seconds", f"Time {name} jobs spent in a worker", labels=labels
             )
-            counties = sorted({field.split("|")[1] for field in values})
-            for county in counties:
-                for name, family in families.items():
-                    family.add_metric([county], values.get(f"{name}|{county}", 0.0))
+            for series in sorted({field.split("|")[1] for field in values}):
+                label_values = series.split(",")
+                if len(label_values) != len(labels):  # counted before the kind had its labels: not this family's
+                    continue
+                for event, family in families.items():
+                    family.add_metric(label_values, values.get(f"{event}|{series}", 0.0))
                 cumulative = 0.0
                 buckets = []
                 for bound in DURATION_BUCKETS:
                     # Buckets are stored cumulatively already (each observation counts into every
                     # bucket whose bound it is under).
-                    cumulative = values.get(f"duration_bucket|{county}|{_bucket_label(bound)}", cumulative)
+                    cumulative = values.get(f"duration_bucket|{series}|{_bucket_label(bound)}", cumulative)
                     buckets.append((_bucket_label(bound), cumulative))
-                histogram.add_metric([county], buckets, values.get(f"duration_sum|{county}", 0.0))
+                histogram.add_metric(label_values, buckets, values.get(f"duration_sum|{series}", 0.0))
             yield from families.values()
             yield histogram
 

@@ -173,6 +173,10 @@ JOB_SWEEP_INTERVAL_SECONDS = env_int("JOB_SWEEP_INTERVAL_SECONDS", 30, minimum=1
 COUNTY_CONFIG_DIR = env_str("COUNTY_CONFIG_DIR", str(BASE_DIR / "counties" / "configs"))
 # PACS loads run in parts of this many properties (prop_ids), which workers run in parallel.
 PACS_CHUNK_PROPERTIES = env_int("PACS_CHUNK_PROPERTIES", 25_000, minimum=1)
+# A GIS export reads and writes parcels this many at a time (its memory is about proportional), and its files
+# can be downloaded for this many hours after it completes; the sweep then deletes them.
+GIS_EXPORT_BATCH_PARCELS = env_int("GIS_EXPORT_BATCH_PARCELS", 50_000, minimum=100)
+GIS_EXPORT_FILE_TTL_HOURS = env_int("GIS_EXPORT_FILE_TTL_HOURS", 7 * 24, minimum=1)
 
 # --- Auth --------------------------------------------------------------------------------------
 

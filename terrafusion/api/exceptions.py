@@ -31,6 +31,12 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class Gone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "The resource existed and was deleted."
+    default_code = "gone"
+
+
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error detail as {"field.sub": ["reason", ...]}."""
     if isinstance(detail, dict):

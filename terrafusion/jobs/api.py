@@ -9,6 +9,7 @@ import django_filters
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -23,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from counties.models import County
-from terrafusion.api.exceptions import Conflict, ErrorSerializer
+from terrafusion.api.exceptions import Conflict, ErrorSerializer, Gone
 from terrafusion.api.filters import CountyScopedFilterSet
 from terrafusion.api.pagination import NewestFirstCursorPagination
 from terrafusion.api.throttling import ScopedRateThrottle
@@ -208,7 +209,13 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
             }
         )
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 409: OpenApiResponse(ErrorSerializer)})
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): bytes,
+            409: OpenApiResponse(ErrorSerializer),
+            410: OpenApiResponse(ErrorSerializer, description="The files expired (GIS exports)."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         """The job's main result file (the first it made), as an attachment."""
@@ -223,6 +230,7 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
             (200, "application/octet-stream"): bytes,
             404: OpenApiResponse(ErrorSerializer),
             409: OpenApiResponse(ErrorSerializer),
+            410: OpenApiResponse(ErrorSerializer, description="The files expired (GIS exports)."),
         },
     )
     @action(detail=True, methods=["get"])
@@ -237,6 +245,9 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     def _completed(self, job):
         if job.status != JobStatus.COMPLETED:
             raise Conflict(f"The job is {job.status}; its files exist once it has completed.")
+        expires = job.files_expire_at
+        if expires is not None and expires <= timezone.now():
+            raise Gone(f"The job's files expired at {expires:%Y-%m-%d %H:%M %Z} and were deleted; run it again.")
         return job
 
     @extend_schema(request=None, responses={200: OpenApiResponse(), 409: OpenApiResponse(ErrorSerializer)})

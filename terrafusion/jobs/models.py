@@ -1,6 +1,7 @@
 """The abstract job row that every job kind's model builds on."""
 
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
@@ -113,6 +114,15 @@ class BaseJob(models.Model):
     def main_file(self) -> dict | None:
         """The file `download/` serves: the first the job made."""
         return self.files[0] if self.files else None
+
+    @property
+    def files_expire_at(self):
+        """When the job's files stop being downloadable (its kind's file_ttl_setting hours after it finished), or
+        None when they are kept."""
+        setting = self.job_kind.file_ttl_setting
+        if setting is None or self.finished_at is None:
+            return None
+        return self.finished_at + timedelta(hours=getattr(settings, setting))
 
     @property
     def duration_seconds(self) -> float | None:

@@ -36,6 +36,11 @@ class JobKind:
     # Whether a running job may be cancelled: its runner's writes check the job is still going (lock_if_going) and
     # keep nothing once it is not. Otherwise only a pending job can be cancelled.
     cancellable_while_running: bool = False
+    # Parameters whose values label the kind's metrics beside the county (a GIS export's format).
+    metric_labels: tuple[str, ...] = ()
+    # The setting that says for how many hours a finished job's files can be downloaded (None: for ever); the sweep
+    # deletes them afterwards.
+    file_ttl_setting: str | None = None
 
     def __post_init__(self) -> None:
         registered = _KINDS.get(self.slug)

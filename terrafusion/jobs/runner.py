@@ -21,10 +21,11 @@ import re
 import threading
 import time
 import traceback
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
@@ -55,7 +56,7 @@ def job_enqueue(*, model: type[BaseJob], county: County, requested_by=None, para
     job.save(force_insert=True)
 
     def hand_to_rq() -> None:  # a function, not a partial: Django's robust on_commit logs its __qualname__
-        _hand_to_rq(model, job.pk, county.slug)
+        _hand_to_rq(model, job.pk, county.slug, _metric_extra(job))
 
     # robust: if Redis is down, the request that made the job still succeeds and the job is failed.
     transaction.on_commit(hand_to_rq, robust=True)
@@ -94,7 +95,12 @@ def job_start(*, kind: JobKind, user, county: County, parameters: dict) -> BaseJ
     return job
 
 
-def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
+def _metric_extra(job: BaseJob) -> tuple[str, ...]:
+    """The values of the job's own metric labels (its kind's `metric_labels`, from its parameters)."""
+    return tuple(str(job.parameters.get(name, "")) for name in job.job_kind.metric_labels)
+
+
+def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str, extra: tuple[str, ...] = ()) -> None:
     import django_rq
 
     try:
@@ -115,16 +121,16 @@ def _hand_to_rq(model: type[BaseJob], job_id, county_slug: str) -> None:
             finished_at=timezone.now(),
         )
         if failed:
-            _count_unqueued(model.kind, county_slug)
+            _count_unqueued(model.kind, county_slug, extra)
         raise
-    metrics.record_submitted(model.kind, county_slug)
+    metrics.record_submitted(model.kind, county_slug, extra)
 
 
-def _count_unqueued(kind: str, county_slug: str) -> None:
+def _count_unqueued(kind: str, county_slug: str, extra: tuple[str, ...]) -> None:
     """A job that never reached its queue was submitted and failed, as far as the metrics are concerned."""
     try:
-        metrics.record_submitted(kind, county_slug)
-        metrics.record_finished(kind, county_slug, ok=False, duration=0.0)
+        metrics.record_submitted(kind, county_slug, extra)
+        metrics.record_finished(kind, county_slug, ok=False, duration=0.0, extra=extra)
     except Exception:  # the metrics live in Redis too; when all of Redis is down, the log is all there is
         logger.exception("Could not count the unqueued %s job in %s in the metrics", kind, county_slug)
 
@@ -191,17 +197,23 @@ class JobRunner:
             "%s %s: %s", self.job.kind, self.job.pk, message
         )
 
-    def save_file(self, name: str, content: bytes, *, title: str = "", content_type: str = "") -> None:
+    def save_file(self, name: str, content: bytes | Path, *, title: str = "", content_type: str = "") -> None:
         """Attach a named result file (saving a name again replaces that file), while the job is still running:
-        not to a job the sweep has failed meanwhile. Parts of a chunked job may save files at the same time."""
+        not to a job the sweep has failed meanwhile. Parts of a chunked job may save files at the same time.
+        `content`: the bytes, or a file on disk, copied to the storage a block at a time (a large export)."""
         if not re.fullmatch(FILE_NAME_PATTERN, name):
             raise ValueError(f"A result file's name is letters, digits, '.', '_' and '-', not {name!r}.")
-        path = default_storage.save(job_file_path(self.job, name), ContentFile(content))
+        if isinstance(content, Path):
+            with content.open("rb") as handle:
+                path = default_storage.save(job_file_path(self.job, name), File(handle, name=name))
+            size = content.stat().st_size
+        else:
+            path, size = default_storage.save(job_file_path(self.job, name), ContentFile(content)), len(content)
         entry = {
             "name": name,
             "title": title or name,
             "content_type": content_type or mimetypes.guess_type(name)[0] or "application/octet-stream",
-            "size": len(content),
+            "size": size,
             "path": path,
         }
         model = type(self.job)
@@ -264,7 +276,7 @@ def job_finish(job: BaseJob, *, ok: bool, expect: dict | None = None, **fields) 
     job.status, job.finished_at = status, now
     duration = (now - job.started_at).total_seconds() if job.started_at else 0.0
     try:
-        metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration)
+        metrics.record_finished(model.kind, job.county.slug, ok=ok, duration=duration, extra=_metric_extra(job))
     except Exception:  # the outcome is recorded; a metrics Redis that is down must not undo the caller's work
         logger.exception("Could not count the %s job %s in the metrics", model.kind, job.pk)
     return True

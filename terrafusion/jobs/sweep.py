@@ -76,3 +76,24 @@ def sweep_stale_jobs() -> dict[str, int]:
                 if job_finish(job, ok=False, expect={"status": JobStatus.PENDING}, error_message=message):
                     swept[model.kind] = swept.get(model.kind, 0) + 1
     return swept
+
+
+def expired_files_delete() -> int:
+    """Delete the files of finished jobs past their kind's file lifetime (JobKind.file_ttl_setting) from the
+    storage, and forget them on the job; the job and its result stay. Returns how many files were deleted."""
+    from django.core.files.storage import default_storage
+
+    from terrafusion.jobs.models import FINISHED_STATUSES
+    from terrafusion.jobs.registry import job_kinds
+
+    deleted = 0
+    for kind in job_kinds():
+        if kind.file_ttl_setting is None:
+            continue
+        before = timezone.now() - timedelta(hours=getattr(settings, kind.file_ttl_setting))
+        for job in kind.model.objects.filter(status__in=FINISHED_STATUSES, finished_at__lte=before).exclude(files=[]):
+            for entry in job.files:
+                default_storage.delete(entry["path"])
+                deleted += 1
+            kind.model.objects.filter(pk=job.pk).update(files=[])
+    return deleted

@@ -1,0 +1,119 @@
+"""Reads for GIS export: the county's parcels as Arrow record batches of the chosen columns, in id order, a batch
+at a time (a million parcels are never all in memory)."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+from django.db import connection
+from django.db.models import F, FilteredRelation, FloatField, Q, QuerySet
+from django.db.models.functions import Cast
+
+from counties.models import County
+from gis_export.choices import Attribute
+from properties.models import Property
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    expression: object  # what values_list selects
+    type: pa.DataType
+
+
+def _float(field: str) -> Cast:
+    return Cast(field, FloatField())  # a decimal as a float: Arrow and every GIS format read it as a number
+
+
+def _columns(attribute: str, roll_year: int | None) -> list[Column]:
+    """The columns of an attribute group. Values: each parcel's current ones, or those of `roll_year` (the
+    `year_values` relation the queryset then carries)."""
+    if attribute == Attribute.PARCEL_NUMBER:
+        return [Column("parcel_number", F("parcel_number"), pa.string()),
+                Column("property_id", F("property_id"), pa.int64())]  # fmt: skip
+    if attribute == Attribute.ADDRESS:
+        return [Column(name, F(name), pa.string()) for name in ("situs_address", "situs_city", "situs_zip")]
+    if attribute == Attribute.OWNER:
+        return [Column(name, F(name), pa.string()) for name in ("owner_name", "owner_address")]
+    if attribute == Attribute.VALUES:
+        source = "" if roll_year is None else "year_values__"
+        year = F("value_year") if roll_year is None else F("year_values__roll_year")
+        return [
+            Column("value_year", year, pa.int64()),
+            *(Column(name, F(source + name), pa.int64())
+              for name in ("land_value", "improvement_value", "market_value", "assessed_value")),
+        ]  # fmt: skip
+    if attribute == Attribute.CHARACTERISTICS:
+        return [
+            Column("property_type", F("property_type"), pa.string()),
+            Column("class_code", F("class_code"), pa.string()),
+            Column("neighborhood", F("neighborhood__code"), pa.string()),
+            Column("living_area", F("living_area"), pa.int64()),
+            Column("year_built", F("year_built"), pa.int64()),
+            Column("effective_year", F("effective_year"), pa.int64()),
+            Column("bedrooms", F("bedrooms"), pa.int64()),
+            Column("bathrooms", _float("bathrooms"), pa.float64()),
+            Column("quality", F("quality"), pa.string()),
+            Column("condition", F("condition"), pa.string()),
+            Column("land_area_sqft", _float("land_area_sqft"), pa.float64()),
+            Column("acreage", _float("acreage"), pa.float64()),
+        ]
+    if attribute == Attribute.LAST_SALE:
+        return [Column("last_sale_date", F("last_sale_date"), pa.date32()),
+                Column("last_sale_price", F("last_sale_price"), pa.int64())]  # fmt: skip
+    raise ValueError(f"unknown attribute {attribute!r}")
+
+
+def export_columns(attributes: list[str], roll_year: int | None = None) -> list[Column]:
+    """The parcel's TerraFusion id (`tf_id`: KML and GeoPackage keep `id` and `fid` for their own), the attributes'
+    columns in the order asked, and the geometry (WKB, WGS84) last."""
+    columns = [Column("tf_id", F("id"), pa.int64())]
+    for attribute in attributes:
+        columns.extend(_columns(attribute, roll_year))
+    return [*columns, Column("geometry", F("geometry"), pa.binary())]
+
+
+def parcels_for_export(
+    *, county: County, filters: dict, roll_year: int | None = None, value_source: str = ""
+) -> QuerySet:
+    """The county's parcels the filters select (see ExportFiltersSerializer), in id order; with `roll_year`, each
+    joined to its values of that year from `value_source` (as `year_values`, at most one by the unique key)."""
+    parcels = Property.objects.filter(county=county)
+    if filters.get("active") is not None:
+        parcels = parcels.filter(is_active=filters["active"])
+    if filters.get("neighborhoods"):
+        parcels = parcels.filter(neighborhood__code__in=filters["neighborhoods"])
+    if filters.get("property_classes"):
+        parcels = parcels.filter(class_code__in=filters["property_classes"])
+    if filters.get("min_value") is not None:
+        parcels = parcels.filter(market_value__gte=filters["min_value"])
+    if filters.get("max_value") is not None:
+        parcels = parcels.filter(market_value__lte=filters["max_value"])
+    if filters.get("bbox"):
+        xmin, ymin, xmax, ymax = filters["bbox"]
+        parcels = parcels.filter(bbox_xmax__gte=xmin, bbox_xmin__lte=xmax, bbox_ymax__gte=ymin, bbox_ymin__lte=ymax)
+    if roll_year is not None:
+        values = Q(values__roll_year=roll_year, values__source=value_source)
+        parcels = parcels.annotate(year_values=FilteredRelation("values", condition=values))
+    return parcels.order_by("id")
+
+
+def parcel_batches(parcels: QuerySet, columns: list[Column], batch_size: int) -> Iterator[pa.RecordBatch]:
+    """The parcels' columns as record batches of `batch_size` rows, from one query read a batch at a time (a
+    server-side cursor on PostgreSQL), none of Django's per-row conversion. Run it inside a transaction for one
+    snapshot of the county."""
+    schema = pa.schema([(column.name, column.type) for column in columns])
+    sql, params = parcels.values_list(*(column.expression for column in columns)).query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(batch_size):
+            yield pa.record_batch(
+                [_array(values, column.type) for values, column in zip(zip(*rows, strict=True), columns, strict=True)],
+                schema=schema,
+            )
+
+
+def _array(values: tuple, kind: pa.DataType) -> pa.Array:
+    if kind == pa.date32() and any(isinstance(value, str) for value in values):  # SQLite gives dates as ISO text
+        return pa.array(values, pa.string()).cast(kind)
+    return pa.array(values, kind)
