@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pyarrow as pa
 from django.conf import settings
-from django.db import transaction
 from pyproj import CRS
 
 from counties.models import County
@@ -23,22 +22,18 @@ def gis_export_write(
     *, county: County, parameters: dict, directory: Path, progress: Callable[[int, int], None] | None = None
 ) -> tuple[dict, Written]:
     """Write the parcels the parameters select (GisExportParametersSerializer's) as a file in `directory`; the
-    job's result summary and what was written. Read in one transaction: one snapshot of the county."""
+    job's result summary and what was written. One query reads them: one snapshot of the county."""
     export_format, attributes = parameters["format"], parameters["attributes"]
     roll_year = parameters.get("roll_year") if "values" in attributes else None
     crs = output_crs(county, parameters["crs"])
     columns = export_columns(attributes, roll_year)
     schema = pa.schema([(column.name, column.type) for column in columns])
-    with transaction.atomic():
-        parcels = parcels_for_export(
-            county=county, filters=parameters["filters"], roll_year=roll_year,
-            value_source=parameters.get("value_source", ""),
-        )  # fmt: skip
-        total = parcels.count()
-        batches = parcel_batches(parcels, columns, settings.GIS_EXPORT_BATCH_PARCELS)
-        written = layer_write(
-            _counted(batches, total, progress), schema, export_format=export_format, crs=crs, directory=directory
-        )
+    source = parameters.get("value_source", "")
+    parcels = parcels_for_export(county=county, filters=parameters["filters"], roll_year=roll_year, value_source=source)
+    batches = parcel_batches(parcels, columns, settings.GIS_EXPORT_BATCH_PARCELS)
+    written = layer_write(
+        _counted(batches, parcels.count(), progress), schema, export_format=export_format, crs=crs, directory=directory
+    )
     authority = crs.to_authority()
     summary = {
         "format": export_format,

@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import geopandas
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 import pytest
@@ -14,13 +15,14 @@ from django.test import override_settings
 from pyproj import CRS
 
 from gis_export.choices import Attribute, ExportFormat
-from gis_export.selectors import export_columns, parcel_batches, parcels_for_export
+from gis_export.selectors import _cursor_batches, export_columns, parcel_batches, parcels_for_export
 from gis_export.services import gis_export_write
 from properties.choices import ValueSource
 from properties.demo import demo_county_generate
 from properties.models import Property, PropertyValue
 
-pytestmark = pytest.mark.django_db
+# Committed: on PostgreSQL the export reads through its own (Arrow) connection, as a worker reads what is committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ALL = list(Attribute.values)
 
@@ -163,6 +165,12 @@ def test_the_county_is_read_and_written_a_batch_at_a_time(county, tmp_path):
     parcels = parcels_for_export(county=county, filters={"active": None})
     sizes = [batch.num_rows for batch in parcel_batches(parcels, columns, 64)]
     assert sizes == [64, 64, 64, 64, 44]  # 300 parcels
+    # Both readers (Arrow's driver on PostgreSQL, the cursor elsewhere) give the same table.
+    sql, params = parcels.values_list(*(column.expression for column in columns)).query.sql_with_params()
+    schema = pa.schema([(column.name, column.type) for column in columns])
+    by_cursor = pa.Table.from_batches(list(_cursor_batches(sql, params, schema)))
+    by_arrow = pa.Table.from_batches(list(parcel_batches(parcels, columns, 1000)))
+    assert by_cursor.num_rows == 300 and by_cursor.equals(by_arrow)
     summary, written = gis_export_write(
         county=county, parameters=parameters(format=ExportFormat.GPKG, filters={"active": None}), directory=tmp_path
     )
