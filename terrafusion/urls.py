@@ -36,6 +36,7 @@ urlpatterns = [
     path("admin/rq/", include((_rq_dashboard_urls(), "django_rq"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
+    path("ogc/", include("gis_export.ogc.urls")),  # OGC API - Features: the parcels for GIS clients
     path("api-auth/", include("rest_framework.urls")),
     # One-time set-password links (setup_county prints them for new users).
     path(
