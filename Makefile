@@ -37,7 +37,8 @@ $(STAMP): $(REQUIREMENTS) scripts/system-libs.sh
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	@touch $@
 
-test: venv ## Run the pytest suite against real PostgreSQL + Redis
+test: venv ## Run the pytest suite against real PostgreSQL + Redis (installs the browser its map test drives)
+	@scripts/test-tools.sh
 	$(WITH_SERVICES) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff check, ruff format --check, import layers, Django system + migration checks, OpenAPI schema without warnings

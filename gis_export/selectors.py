@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import pyarrow as pa
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, FilteredRelation, FloatField, Q, QuerySet
+from django.db.models import F, FilteredRelation, FloatField, Max, Min, Q, QuerySet
 from django.db.models.functions import Cast
 
 from counties.models import County
@@ -72,6 +73,22 @@ def export_columns(attributes: list[str], roll_year: int | None = None) -> list[
     for attribute in attributes:
         columns.extend(_columns(attribute, roll_year))
     return [*columns, Column("geometry", F("geometry"), pa.binary())]
+
+
+def county_extent(county: County) -> list[float] | None:
+    """[min_lon, min_lat, max_lon, max_lat] of the county's parcels (None without any), cached a few minutes."""
+    key = f"gis:extent:{county.pk}"
+    extent = cache.get(key)
+    if extent is None:
+        bounds = Property.objects.filter(county=county).aggregate(
+            xmin=Min("bbox_xmin"), ymin=Min("bbox_ymin"), xmax=Max("bbox_xmax"), ymax=Max("bbox_ymax")
+        )
+        extent = [bounds["xmin"], bounds["ymin"], bounds["xmax"], bounds["ymax"]]
+        cache.set(key, extent, EXTENT_CACHE_SECONDS)
+    return None if None in extent else extent
+
+
+EXTENT_CACHE_SECONDS = 300
 
 
 def parcels_for_export(

@@ -5,21 +5,21 @@ check as the REST API: a county the user may not view is not there (404), not fo
 import datetime
 from urllib.parse import urlencode
 
-from django.core.cache import cache
-from django.db.models import Max, Min
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from counties.models import County
 from gis_export.choices import Attribute
-from gis_export.selectors import export_columns
+from gis_export.selectors import county_extent, export_columns
 from properties.geometry import wkb_to_geojson_many
 from properties.models import Property
+from terrafusion.api.permissions import CountyPermission
 from terrafusion.api.renderers import GeoJSONRenderer, ORJSONRenderer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -29,7 +29,6 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 LIMIT_DEFAULT, LIMIT_MAX = 100, 10_000
-EXTENT_CACHE_SECONDS = 300
 # A feature's properties: the export's columns but the geometry, and `tf_id` is the feature's id.
 COLUMNS = [c for c in export_columns(list(Attribute.values)) if c.name not in ("tf_id", "geometry")]
 JSON, GEOJSON = "application/json", "application/geo+json"
@@ -49,20 +48,14 @@ def _counties(request):
 
 
 def _collection(request, county: County) -> dict:
-    extent = cache.get(f"ogc:extent:{county.pk}")
-    if extent is None:
-        bounds = Property.objects.filter(county=county).aggregate(
-            xmin=Min("bbox_xmin"), ymin=Min("bbox_ymin"), xmax=Max("bbox_xmax"), ymax=Max("bbox_ymax")
-        )
-        extent = [bounds["xmin"], bounds["ymin"], bounds["xmax"], bounds["ymax"]]
-        cache.set(f"ogc:extent:{county.pk}", extent, EXTENT_CACHE_SECONDS)
+    extent = county_extent(county) or [-180, -90, 180, 90]
     return {
         "id": county.slug,
         "title": f"{county.name} parcels",
         "description": f"The parcels of {county.name} with their current values, characteristics and last sale.",
         "itemType": "feature",
         "crs": [CRS84],
-        "extent": {"spatial": {"bbox": [extent] if None not in extent else [[-180, -90, 180, 90]], "crs": CRS84}},
+        "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
         "links": [
             _link(request, "ogc-collection", [county.slug], rel="self", title="This collection"),
             _link(request, "ogc-items", [county.slug], rel="items", type_=GEOJSON, title="The parcels"),
@@ -72,6 +65,7 @@ def _collection(request, county: County) -> dict:
 
 class OgcView(APIView):
     renderer_classes = [ORJSONRenderer]
+    permission_classes = [IsAuthenticated, CountyPermission]  # no role in any county: 403
 
 
 class LandingView(OgcView):
