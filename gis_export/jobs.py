@@ -8,6 +8,7 @@ from counties.roles import RUN_GIS_EXPORT
 from gis_export.api.serializers import GisExportParametersSerializer
 from gis_export.choices import ExportFormat
 from gis_export.models import GisExportJob
+from gis_export.publish import gis_publish
 from gis_export.services import gis_export_write
 from gis_export.writers import FORMATS
 from terrafusion.jobs.registry import JobKind
@@ -16,10 +17,17 @@ from terrafusion.jobs.runner import JobRunner
 
 class GisExportJobRunner(JobRunner):
     def run(self) -> dict:
-        parameters = GIS_EXPORT_JOBS.validate_parameters(self.job.parameters)  # as submitted, with the defaults
+        parameters = self.job.parameters  # as the serializer cleaned them at submission, defaults filled
 
         def progress(done: int, total: int) -> None:
             self.progress(0.9 * done / max(total, 1), f"{done:,} of {total:,} parcels written")
+
+        if parameters["operation"] == "publish":
+            county = self.job.county
+            return gis_publish(
+                county=county, roll_year=parameters.get("roll_year") or county.working_roll_year,
+                value_source=parameters["value_source"], progress=progress,
+            )  # fmt: skip
 
         with tempfile.TemporaryDirectory(prefix="gis-export-") as directory:
             summary, written = gis_export_write(

@@ -116,12 +116,12 @@ def parcels_for_export(
     return parcels.order_by("id")
 
 
-def parcel_batches(parcels: QuerySet, columns: list[Column], batch_size: int) -> Iterator[pa.RecordBatch]:
-    """The parcels' columns as record batches of at most `batch_size` rows, from one query. On PostgreSQL, Arrow's
-    own driver (ADBC: a binary COPY decoded in C, a quarter of the time of a cursor's rows); elsewhere (the quick
-    start's SQLite), a cursor's rows a batch at a time."""
+def query_batches(rows: QuerySet, columns: list[Column], batch_size: int) -> Iterator[pa.RecordBatch]:
+    """The columns of the queryset's rows (parcels, or any table) as record batches of at most `batch_size` rows,
+    from one query. On PostgreSQL, Arrow's own driver (ADBC: a binary COPY decoded in C, a quarter of the time of a
+    cursor's rows); elsewhere (the quick start's SQLite), a cursor's rows a batch at a time."""
     schema = pa.schema([(column.name, column.type) for column in columns])
-    sql, params = parcels.values_list(*(column.expression for column in columns)).query.sql_with_params()
+    sql, params = rows.values_list(*(column.expression for column in columns)).query.sql_with_params()
     batches = _adbc_batches(sql, params) if connection.vendor == "postgresql" else _cursor_batches(sql, params, schema)
     for batch in batches:
         batch = pa.RecordBatch.from_arrays([c.cast(f.type) for c, f in zip(batch.columns, schema, strict=True)],
@@ -175,4 +175,6 @@ CURSOR_BATCH_ROWS = 20_000
 def _array(values: tuple, kind: pa.DataType) -> pa.Array:
     if kind == pa.date32() and any(isinstance(value, str) for value in values):  # SQLite gives dates as ISO text
         return pa.array(values, pa.string()).cast(kind)
+    if kind == pa.bool_() and any(isinstance(value, int) and not isinstance(value, bool) for value in values):
+        return pa.array(values, pa.int64()).cast(kind)  # and booleans as 0 and 1
     return pa.array(values, kind)

@@ -9,7 +9,7 @@ from django.conf import settings
 from pyproj import CRS
 
 from counties.models import County
-from gis_export.selectors import export_columns, parcel_batches, parcels_for_export
+from gis_export.selectors import export_columns, parcels_for_export, query_batches
 from gis_export.writers import FORMATS, Written, layer_write
 
 
@@ -19,8 +19,9 @@ def output_crs(county: County, crs: str) -> CRS:
 
 
 def gis_export_write(
-    *, county: County, parameters: dict, directory: Path, progress: Callable[[int, int], None] | None = None
-) -> tuple[dict, Written]:
+    *, county: County, parameters: dict, directory: Path, progress: Callable[[int, int], None] | None = None,
+    file_metadata: dict | None = None,
+) -> tuple[dict, Written]:  # fmt: skip
     """Write the parcels the parameters select (GisExportParametersSerializer's) as a file in `directory`; the
     job's result summary and what was written. One query reads them: one snapshot of the county."""
     export_format, attributes = parameters["format"], parameters["attributes"]
@@ -30,9 +31,14 @@ def gis_export_write(
     schema = pa.schema([(column.name, column.type) for column in columns])
     source = parameters.get("value_source", "")
     parcels = parcels_for_export(county=county, filters=parameters["filters"], roll_year=roll_year, value_source=source)
-    batches = parcel_batches(parcels, columns, settings.GIS_EXPORT_BATCH_PARCELS)
+    batches = query_batches(parcels, columns, settings.GIS_EXPORT_BATCH_PARCELS)
     written = layer_write(
-        _counted(batches, parcels.count(), progress), schema, export_format=export_format, crs=crs, directory=directory
+        _counted(batches, parcels.count(), progress),
+        schema,
+        export_format=export_format,
+        crs=crs,
+        directory=directory,
+        file_metadata=file_metadata,
     )
     authority = crs.to_authority()
     summary = {

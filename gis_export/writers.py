@@ -87,10 +87,10 @@ def reprojector(target: CRS) -> Callable[[np.ndarray], np.ndarray] | None:
 
 def layer_write(
     batches: Iterable[pa.RecordBatch], schema: pa.Schema, *, export_format: str, crs: CRS, directory: Path,
-    name: str = "parcels",
+    name: str = "parcels", file_metadata: dict | None = None,
 ) -> Written:  # fmt: skip
     """Write the batches (a `geometry` column of WGS84 WKB, last) as `<directory>/<name>.<extension>` in the format
-    and CRS."""
+    and CRS. `file_metadata`: GeoParquet only, kept as the file's `terrafusion` key (JSON, with the row count)."""
     spec = FORMATS[export_format]
     written = Written(files=[directory / f"{name}.{spec.extension}"])
     reproject = reprojector(crs)
@@ -99,7 +99,7 @@ def layer_write(
         schema = pa.schema([f.with_name(written.renamed.get(f.name, f.name)) for f in schema])
     prepared = (_prepared(batch, schema, reproject, written) for batch in batches)
     if spec.driver is None:
-        _parquet_write(prepared, schema, written.files[0], crs, written)
+        _parquet_write(prepared, schema, written.files[0], crs, written, file_metadata)
         return written
     target = directory / f"{name}.shp" if export_format == ExportFormat.SHAPEFILE else written.files[0]
     write_arrow(
@@ -135,7 +135,9 @@ def _prepared(batch: pa.RecordBatch, schema: pa.Schema, reproject, written: Writ
     return pa.record_batch([*batch.columns[:-1], wkb], schema=schema)
 
 
-def _parquet_write(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, crs: CRS, written: Written):
+def _parquet_write(
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, crs: CRS, written: Written, extra: dict | None
+) -> None:
     """GeoParquet 1.1: a row group per batch; the `geo` metadata (CRS as PROJJSON, extent, types) at the end."""
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for batch in batches:
@@ -152,6 +154,8 @@ def _parquet_write(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: P
             },
         }  # fmt: skip
         writer.add_key_value_metadata({"geo": json.dumps(geo)})
+        if extra is not None:
+            writer.add_key_value_metadata({"terrafusion": json.dumps({**extra, "rows": written.features})})
 
 
 _TYPE_NAMES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon",

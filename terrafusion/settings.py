@@ -180,6 +180,8 @@ GIS_EXPORT_FILE_TTL_HOURS = env_int("GIS_EXPORT_FILE_TTL_HOURS", 7 * 24, minimum
 # The parcel map draws no basemap (no tile server is reachable from the office's network by default); a tile URL
 # template such as https://tile.example.org/{z}/{x}/{y}.png adds one.
 MAP_BASEMAP_URL = env_str("MAP_BASEMAP_URL", "")
+# A PostGIS database (postgres://...) that publications load each roll year's parcel layer into; unset: none.
+GIS_DATABASE_URL = env_str("GIS_DATABASE_URL", "")
 
 # --- Auth --------------------------------------------------------------------------------------
 
@@ -300,8 +302,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"  # never served directly: job files go through the authorised download view
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# The archive: published roll-year layers and the analytics store's Parquet (gis_export/publish.py).
+ARCHIVE_ROOT = Path(env_str("ARCHIVE_ROOT", str(VAR_DIR / "archive")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "archive": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": ARCHIVE_ROOT}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000

@@ -46,9 +46,16 @@ class ExportFiltersSerializer(serializers.Serializer):
 
 
 class GisExportParametersSerializer(serializers.Serializer):
-    """A layer of the county's parcels: its format, which parcels, which attributes, in which CRS."""
+    """A layer of the county's parcels (its format, which parcels, which attributes, in which CRS), or the publication
+    of a roll year (the whole roll as GeoParquet in WGS84 to the archive and the GIS database, with the analytics
+    store's value history, sales and valuation results)."""
 
-    format = serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.GPKG)
+    operation = serializers.ChoiceField(
+        choices=[("export", "Export a layer"), ("publish", "Publish the roll year")], default="export"
+    )
+    format = serializers.ChoiceField(
+        choices=ExportFormat.choices, required=False, help_text="Default: gpkg (a publication: geoparquet)."
+    )
     filters = ExportFiltersSerializer(required=False, help_text="Which parcels (default: the active ones).")
     attributes = serializers.ListField(
         child=serializers.ChoiceField(choices=Attribute.choices), required=False, allow_empty=False,
@@ -61,7 +68,7 @@ class GisExportParametersSerializer(serializers.Serializer):
     roll_year = serializers.IntegerField(
         required=False, min_value=1900, max_value=2200,
         help_text="With the `values` attribute: that roll year's values from value_source. Default: each parcel's "
-        "current values (value_year says their year).",
+        "current values (value_year says their year); a publication: the county's working roll year.",
     )  # fmt: skip
     value_source = serializers.ChoiceField(
         choices=ValueSource.choices, default=ValueSource.PACS, help_text="Whose values of roll_year."
@@ -73,6 +80,15 @@ class GisExportParametersSerializer(serializers.Serializer):
         return crs_checked(value)
 
     def validate(self, attrs):
+        if attrs["operation"] == "publish":
+            refused = {name for name in ("filters", "attributes") if name in attrs}
+            refused |= {"crs"} if attrs["crs"] != WGS84 else set()
+            refused |= {"format"} if attrs.get("format", ExportFormat.GEOPARQUET) != ExportFormat.GEOPARQUET else set()
+            if refused:
+                reason = "A publication is the whole roll as GeoParquet, every attribute, in EPSG:4326."
+                raise serializers.ValidationError(dict.fromkeys(sorted(refused), reason))
+            attrs.update(format=ExportFormat.GEOPARQUET, filters={"active": True})
+        attrs.setdefault("format", ExportFormat.GPKG)
         attrs["attributes"] = list(dict.fromkeys(attrs.get("attributes") or Attribute.values))
         attrs["filters"] = attrs.get("filters") or {"active": True}
         if attrs["format"] == ExportFormat.KML and attrs["crs"] != WGS84:

@@ -15,7 +15,7 @@ from django.test import override_settings
 from pyproj import CRS
 
 from gis_export.choices import Attribute, ExportFormat
-from gis_export.selectors import _cursor_batches, export_columns, parcel_batches, parcels_for_export
+from gis_export.selectors import _cursor_batches, export_columns, parcels_for_export, query_batches
 from gis_export.services import gis_export_write
 from properties.choices import ValueSource
 from properties.demo import demo_county_generate
@@ -163,13 +163,13 @@ def test_a_bounding_box_selects_the_parcels_it_overlaps(county, tmp_path):
 def test_the_county_is_read_and_written_a_batch_at_a_time(county, tmp_path):
     columns = export_columns(ALL)
     parcels = parcels_for_export(county=county, filters={"active": None})
-    sizes = [batch.num_rows for batch in parcel_batches(parcels, columns, 64)]
+    sizes = [batch.num_rows for batch in query_batches(parcels, columns, 64)]
     assert sizes == [64, 64, 64, 64, 44]  # 300 parcels
     # Both readers (Arrow's driver on PostgreSQL, the cursor elsewhere) give the same table.
     sql, params = parcels.values_list(*(column.expression for column in columns)).query.sql_with_params()
     schema = pa.schema([(column.name, column.type) for column in columns])
     by_cursor = pa.Table.from_batches(list(_cursor_batches(sql, params, schema)))
-    by_arrow = pa.Table.from_batches(list(parcel_batches(parcels, columns, 1000)))
+    by_arrow = pa.Table.from_batches(list(query_batches(parcels, columns, 1000)))
     assert by_cursor.num_rows == 300 and by_cursor.equals(by_arrow)
     summary, written = gis_export_write(
         county=county, parameters=parameters(format=ExportFormat.GPKG, filters={"active": None}), directory=tmp_path
