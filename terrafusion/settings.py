@@ -309,6 +309,23 @@ STORAGES = {
     "archive": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": ARCHIVE_ROOT}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# S3-compatible object storage (django-storages) for job files and the archive, when S3_BUCKET is set: AWS, MinIO,
+# Ceph... (S3_ENDPOINT_URL for others than AWS). Credentials come the way boto3 finds them (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, or the machine's role), never from here. Downloads still go through the authorised views.
+S3_BUCKET = env_str("S3_BUCKET", "")
+if S3_BUCKET:
+    _S3 = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+        "region_name": env_str("S3_REGION", "") or None,
+        "default_acl": None,
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_S3, "location": "media"}}
+    STORAGES["archive"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_S3, "bucket_name": env_str("ARCHIVE_S3_BUCKET", S3_BUCKET), "location": "archive"},
+    }
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 # An import's preview and its confirm may hit different web processes: keep the upload in Redis.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
