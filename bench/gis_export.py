@@ -75,7 +75,8 @@ def run(args) -> dict:
     report = {"parcels": active, "crs": args.crs, "formats": {}, "baseline": {}, "targets": TARGETS}
     for export_format in args.formats.split(","):
         GisExportJob.objects.filter(county=county).delete()
-        done = job_run(GisExportJob, county, {"format": export_format, "crs": args.crs}, workers=1)
+        parameters = GisExportJob.job_kind.validate_parameters({"format": export_format, "crs": args.crs})
+        done = job_run(GisExportJob, county, parameters, workers=1)
         result = done["result"]
         report["formats"][export_format] = {
             "seconds": done["seconds"], "peak_rss_gib": done["peak_rss_gib"], "size_mb": round(result["size"] / 1e6, 1),
