@@ -29,10 +29,10 @@ from django.db.models.functions import Cast
 
 from counties.models import County
 from gis_export.choices import Attribute, ExportFormat
-from gis_export.selectors import Column, query_batches
 from gis_export.services import gis_export_write
 from market_analysis.services import valuation_date
 from properties.models import PropertyValue, Sale
+from terrafusion.arrow import Column, query_batches
 from valuation.models import ValuationResult
 
 GIS_TABLE = "terrafusion_parcels"

@@ -9,8 +9,9 @@ from django.conf import settings
 from pyproj import CRS
 
 from counties.models import County
-from gis_export.selectors import export_columns, parcels_for_export, query_batches
+from gis_export.selectors import export_columns, parcels_for_export
 from gis_export.writers import FORMATS, Written, layer_write
+from terrafusion.arrow import query_batches
 
 
 def output_crs(county: County, crs: str) -> CRS:

@@ -15,11 +15,12 @@ from django.test import override_settings
 from pyproj import CRS
 
 from gis_export.choices import Attribute, ExportFormat
-from gis_export.selectors import _cursor_batches, export_columns, parcels_for_export, query_batches
+from gis_export.selectors import export_columns, parcels_for_export
 from gis_export.services import gis_export_write
 from properties.choices import ValueSource
 from properties.demo import demo_county_generate
 from properties.models import Property, PropertyValue
+from terrafusion.arrow import _cursor_batches, query_batches
 
 # Committed: on PostgreSQL the export reads through its own (Arrow) connection, as a worker reads what is committed.
 pytestmark = pytest.mark.django_db(transaction=True)
