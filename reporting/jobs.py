@@ -1,14 +1,19 @@
-"""Report job runners: thin, each calls services.
+"""Report job runners: thin, each calls the reports (reporting/reports.py) and the document writers.
 
-The county summary runs in parts (groups of neighborhoods) that workers sum in parallel; the last
-part to finish builds the report from all of them.
+The county summary runs in parts (groups of neighborhoods) that workers sum in parallel; the last part to finish
+builds the report from all of them. The other reports are built in one piece; the assessment roll streams.
 """
+
+import tempfile
+from pathlib import Path
 
 from counties.roles import RUN_REPORT
 from reporting.api.serializers import ReportParametersSerializer
-from reporting.choices import ReportType
+from reporting.choices import CONTENT_TYPES, ReportType
+from reporting.documents import WRITERS, Document
 from reporting.models import ReportJob
-from reporting.services import county_summary_build, county_summary_groups, county_summary_parts
+from reporting.reports import REPORTS, county_summary
+from reporting.services import county_summary_groups, county_summary_parts
 from terrafusion.jobs.registry import JobKind
 from terrafusion.jobs.runner import JobRunner
 
@@ -16,13 +21,18 @@ SUMMARY_PARTS = 8
 
 
 class ReportJobRunner(JobRunner):
-    def _check_report_type(self) -> None:
-        report_type = self.job.parameters.get("report_type", ReportType.COUNTY_SUMMARY)
-        if report_type != ReportType.COUNTY_SUMMARY:
-            raise ValueError(f"Unknown report type {report_type!r}.")
+    def parameters(self) -> dict:
+        county = self.job.county
+        parameters = {"report_type": ReportType.COUNTY_SUMMARY, "format": "csv", "value_source": "pacs",
+                      **self.job.parameters}  # fmt: skip
+        parameters.setdefault("roll_year", county.working_roll_year)
+        if parameters["report_type"] not in REPORTS:
+            raise ValueError(f"Unknown report type {parameters['report_type']!r}.")
+        return parameters
 
     def chunks(self) -> list[dict] | None:
-        self._check_report_type()
+        if self.parameters()["report_type"] != ReportType.COUNTY_SUMMARY:
+            return None
         parts = county_summary_parts(county=self.job.county, parts=SUMMARY_PARTS)
         return [{"neighborhood_ids": ids} for ids in parts] if len(parts) > 1 else None
 
@@ -30,15 +40,28 @@ class ReportJobRunner(JobRunner):
         return {"groups": county_summary_groups(county=self.job.county, neighborhood_ids=chunk["neighborhood_ids"])}
 
     def combine(self, results: list[dict]) -> dict:
-        return self._report([group for result in results for group in result["groups"]])
+        groups = [group for result in results for group in result["groups"]]
+        return self._write(*county_summary(self.job.county, self.parameters(), groups))
 
     def run(self) -> dict:
-        return self._report(county_summary_groups(county=self.job.county))
+        parameters = self.parameters()
+        self.progress(0.05, "reading and computing")
+        return self._write(*REPORTS[parameters["report_type"]](self.job.county, parameters))
 
-    def _report(self, groups: list[dict]) -> dict:
-        summary, content = county_summary_build(county=self.job.county, groups=groups)
-        self.save_file(f"{self.job.county.slug}-county-summary.csv", content)
-        return summary
+    def _write(self, document: Document, summary: dict) -> dict:
+        parameters = self.parameters()
+        report, extension = parameters["report_type"], parameters["format"]
+        year = "" if report == ReportType.COUNTY_SUMMARY else f"-{parameters['roll_year']}"
+        name = f"{self.job.county.slug}-{report.replace('_', '-')}{year}.{extension}"
+        self.progress(0.2, f"writing the {extension.upper()}")
+        with tempfile.TemporaryDirectory(prefix="report-") as directory:
+            path = Path(directory) / name
+            WRITERS[extension](document, path)
+            self.progress(0.95, "storing the file")
+            self.save_file(name, path, title=document.title, content_type=CONTENT_TYPES[extension])
+            size = path.stat().st_size
+        return {"report_type": report, "format": extension, "roll_year": parameters["roll_year"],
+                "county": self.job.county.slug, "file": name, "size": size, **summary}  # fmt: skip
 
 
 REPORT_JOBS = JobKind(
@@ -48,4 +71,5 @@ REPORT_JOBS = JobKind(
     parameters=ReportParametersSerializer,
     run_codename=RUN_REPORT,
     example_parameters={"report_type": ReportType.COUNTY_SUMMARY},
+    metric_labels=("report_type",),
 )

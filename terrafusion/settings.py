@@ -177,6 +177,8 @@ PACS_CHUNK_PROPERTIES = env_int("PACS_CHUNK_PROPERTIES", 25_000, minimum=1)
 # can be downloaded for this many hours after it completes; the sweep then deletes them.
 GIS_EXPORT_BATCH_PARCELS = env_int("GIS_EXPORT_BATCH_PARCELS", 50_000, minimum=100)
 GIS_EXPORT_FILE_TTL_HOURS = env_int("GIS_EXPORT_FILE_TTL_HOURS", 7 * 24, minimum=1)
+# Reports read large tables (the assessment roll) this many rows at a time.
+REPORT_BATCH_ROWS = env_int("REPORT_BATCH_ROWS", 50_000, minimum=100)
 # The parcel map draws no basemap (no tile server is reachable from the office's network by default); a tile URL
 # template such as https://tile.example.org/{z}/{x}/{y}.png adds one.
 MAP_BASEMAP_URL = env_str("MAP_BASEMAP_URL", "")

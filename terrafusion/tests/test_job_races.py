@@ -76,8 +76,9 @@ def test_a_job_whose_queue_is_unreachable_is_failed_in_its_202_and_counted(count
     assert "could not be queued" in body["error_message"]
     assert body["finished_at"] is not None
     counts = metrics_redis.hgetall("terrafusion:metrics:jobs:reporting")  # the platform's Redis is up
-    assert counts[f"submitted|{county.slug}".encode()] == b"1"
-    assert counts[f"failed|{county.slug}".encode()] == b"1"
+    # The series: the county, then the kind's own labels (a report's type).
+    assert counts[f"submitted|{county.slug},county_summary".encode()] == b"1"
+    assert counts[f"failed|{county.slug},county_summary".encode()] == b"1"
 
 
 @pytest.mark.django_db

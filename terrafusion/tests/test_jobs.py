@@ -103,10 +103,10 @@ def test_county_summary_end_to_end_in_a_real_worker(benton, analyst, client):
     ]
 
     metrics = scrape_metrics(client)  # counted in the worker process, read by the exporter
-    assert 'reporting_jobs_submitted_total{county="benton-wa"} 1.0' in metrics
-    assert 'reporting_jobs_completed_total{county="benton-wa"} 1.0' in metrics
-    assert 'reporting_jobs_failed_total{county="benton-wa"} 0.0' in metrics
-    assert 'reporting_processing_duration_seconds_count{county="benton-wa"} 1.0' in metrics
+    assert 'reporting_jobs_submitted_total{county="benton-wa",report_type="county_summary"} 1.0' in metrics
+    assert 'reporting_jobs_completed_total{county="benton-wa",report_type="county_summary"} 1.0' in metrics
+    assert 'reporting_jobs_failed_total{county="benton-wa",report_type="county_summary"} 0.0' in metrics
+    assert 'reporting_processing_duration_seconds_count{county="benton-wa",report_type="county_summary"} 1.0' in metrics
 
 
 def test_seed_gateway_aliases(benton, analyst):
@@ -134,7 +134,7 @@ def test_a_failing_job_records_a_readable_error_and_its_traceback(benton, analys
     results = bearer_client(analyst).get(reverse("api:reporting-job-results", args=[job.pk]))
     assert results.status_code == 409
     assert "Unknown report type" in results.json()["error"]["message"]
-    assert 'reporting_jobs_failed_total{county="benton-wa"} 1.0' in scrape_metrics(client)
+    assert 'reporting_jobs_failed_total{county="benton-wa",report_type="no-such-report"} 1.0' in scrape_metrics(client)
 
 
 def test_invalid_parameters_are_refused_before_anything_is_queued(benton, analyst):

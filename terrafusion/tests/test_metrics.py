@@ -150,23 +150,37 @@ def exporter_url():
 
 def test_exporter_exposes_job_counters_and_queue_gauges_behind_the_token(exporter_url):
     for _ in range(3):
-        metrics.record_submitted("reporting", "benton-wa")
-    metrics.record_finished("reporting", "benton-wa", ok=True, duration=0.3)
-    metrics.record_finished("reporting", "benton-wa", ok=False, duration=7)
-    metrics.record_submitted("reporting", "franklin-wa")
+        metrics.record_submitted("reporting", "benton-wa", ("county_summary",))
+    metrics.record_finished("reporting", "benton-wa", ok=True, duration=0.3, extra=("county_summary",))
+    metrics.record_finished("reporting", "benton-wa", ok=False, duration=7, extra=("county_summary",))
+    metrics.record_submitted("reporting", "franklin-wa", ("assessment_roll",))
 
     assert http_get(f"{exporter_url}/metrics")[0] == 401
     assert http_get(f"{exporter_url}/metrics", token="wrong")[0] == 401
     assert http_get(f"{exporter_url}/elsewhere", token="scrape-token")[0] == 404
     status, text = http_get(f"{exporter_url}/metrics", token="scrape-token")
     assert status == 200
-    assert sample(text, 'reporting_jobs_submitted_total{county="benton-wa"}') == 3
-    assert sample(text, 'reporting_jobs_completed_total{county="benton-wa"}') == 1
-    assert sample(text, 'reporting_jobs_failed_total{county="benton-wa"}') == 1
-    assert sample(text, 'reporting_processing_duration_seconds_bucket{county="benton-wa",le="0.5"}') == 1
-    assert sample(text, 'reporting_processing_duration_seconds_bucket{county="benton-wa",le="15.0"}') == 2
-    assert sample(text, 'reporting_processing_duration_seconds_sum{county="benton-wa"}') == pytest.approx(7.3)
-    assert sample(text, 'reporting_jobs_submitted_total{county="franklin-wa"}') == 1
+    assert sample(text, 'reporting_jobs_submitted_total{county="benton-wa",report_type="county_summary"}') == 3
+    assert sample(text, 'reporting_jobs_completed_total{county="benton-wa",report_type="county_summary"}') == 1
+    assert sample(text, 'reporting_jobs_failed_total{county="benton-wa",report_type="county_summary"}') == 1
+    assert (
+        sample(
+            text,
+            'reporting_processing_duration_seconds_bucket{county="benton-wa",le="0.5",report_type="county_summary"}',
+        )
+        == 1
+    )
+    assert (
+        sample(
+            text,
+            'reporting_processing_duration_seconds_bucket{county="benton-wa",le="15.0",report_type="county_summary"}',
+        )
+        == 2
+    )
+    assert sample(
+        text, 'reporting_processing_duration_seconds_sum{county="benton-wa",report_type="county_summary"}'
+    ) == pytest.approx(7.3)
+    assert sample(text, 'reporting_jobs_submitted_total{county="franklin-wa",report_type="assessment_roll"}') == 1
     assert sample(text, 'rq_queue_jobs{queue="default",state="queued"}') == 0
     assert sample(text, "rq_workers") == 0
     assert "django_http_requests" not in text  # HTTP figures belong to the web processes
@@ -342,10 +356,22 @@ def test_two_gunicorn_workers_and_two_rq_workers_count_exactly_once(tmp_path):
             assert http_get(exporter_url)[0] == 401
             status, job_text = http_get(exporter_url, token="scrape-token")
             assert status == 200
-            assert sample(job_text, 'reporting_jobs_submitted_total{county="benton-wa"}') == jobs
-            assert sample(job_text, 'reporting_jobs_completed_total{county="benton-wa"}') == jobs
-            assert sample(job_text, 'reporting_jobs_failed_total{county="benton-wa"}') == 0
-            assert sample(job_text, 'reporting_processing_duration_seconds_count{county="benton-wa"}') == jobs
+            assert (
+                sample(job_text, 'reporting_jobs_submitted_total{county="benton-wa",report_type="county_summary"}')
+                == jobs
+            )
+            assert (
+                sample(job_text, 'reporting_jobs_completed_total{county="benton-wa",report_type="county_summary"}')
+                == jobs
+            )
+            assert sample(job_text, 'reporting_jobs_failed_total{county="benton-wa",report_type="county_summary"}') == 0
+            assert (
+                sample(
+                    job_text,
+                    'reporting_processing_duration_seconds_count{county="benton-wa",report_type="county_summary"}',
+                )
+                == jobs
+            )
             assert sample(job_text, 'rq_queue_jobs{queue="default",state="queued"}') == 0
             assert HTTP_COUNTER not in job_text
         finally:
