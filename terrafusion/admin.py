@@ -346,7 +346,9 @@ class JobAdmin(CountyScopedAdmin):
     job_kind: JobKind
     read_only = True
     change_form_template = "admin/jobs/job_change_form.html"
-    list_display = ("id", "county", "status", "progress_percent", "created_at", "finished_at", "requested_by")
+    list_display = (
+        "id", "county", "status", "progress_percent", "created_at", "finished_at", "requested_by", "download_link",
+    )  # fmt: skip
     list_filter = (("county", CountyListFilter), "status")
     list_select_related = ("county", "requested_by")
     date_hierarchy = "created_at"
@@ -455,14 +457,16 @@ class JobAdmin(CountyScopedAdmin):
 
     def download_view(self, request, object_id):
         job = self.get_object(request, object_id)  # restricted to the user's counties: others' are not found
-        if job is None or job.status != JobStatus.COMPLETED or job.main_file is None:
+        if job is None or job.status != JobStatus.COMPLETED or job.main_file is None or job.files_expired:
             raise Http404("No result file for this job.")
         return result_file_response(job.main_file)
 
     def file_view(self, request, object_id, name):
         """One named result file; `?inline=1` shows it in the page (the charts on the job's page)."""
         job = self.get_object(request, object_id)
-        entry = job.file(name) if job is not None and job.status == JobStatus.COMPLETED else None
+        entry = (
+            job.file(name) if job is not None and job.status == JobStatus.COMPLETED and not job.files_expired else None
+        )
         if entry is None:
             raise Http404("No such result file for this job.")
         # Inline only for PNG (the charts): any other type, HTML or SVG say, is a download, never rendered here.
@@ -471,6 +475,14 @@ class JobAdmin(CountyScopedAdmin):
 
     def _url_prefix(self) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}"
+
+    @admin.display(description="result")
+    def download_link(self, obj) -> str:
+        """The main result file to download, from the list (a report, an export), while it is kept."""
+        if obj.status != JobStatus.COMPLETED or obj.main_file is None or obj.files_expired:
+            return "-"
+        url = reverse(f"admin:{self._url_prefix()}_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.main_file["name"])
 
     @admin.display(description="progress")
     def progress_percent(self, obj) -> str:

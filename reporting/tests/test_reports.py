@@ -152,7 +152,7 @@ def test_a_format_a_report_has_not_is_refused_at_submission(county):
     assert not ReportJob.objects.exists()
 
 
-def test_a_roll_runs_in_a_worker_and_downloads_with_its_type_and_name(county):
+def test_a_roll_runs_in_a_worker_and_downloads_with_its_type_and_name(county, client):
     viewer = user_with_role(county, "viewer", username="viewer")
     analyst = user_with_role(county, "analyst", username="analyst")
     response = bearer_client(analyst).post(
@@ -169,3 +169,9 @@ def test_a_roll_runs_in_a_worker_and_downloads_with_its_type_and_name(county):
     assert 'filename="demo-assessment-roll-2026.xlsx"' in download["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True)
     assert book["Roll"].max_row - 1 == Property.objects.filter(county=county, is_active=True).count()
+    # The admin lists the report with its download link.
+    client.force_login(user_with_role(county, "viewer", username="staff-viewer", is_staff=True))
+    listing = client.get(reverse("admin:reporting_reportjob_changelist")).content.decode()
+    link = reverse("admin:reporting_reportjob_download", args=[job.pk])
+    assert f'<a href="{link}">demo-assessment-roll-2026.xlsx</a>' in listing
+    assert client.get(link)["Content-Type"] == download["Content-Type"]

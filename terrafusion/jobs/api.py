@@ -9,7 +9,6 @@ import django_filters
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -245,9 +244,10 @@ class JobViewSet(CountyScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     def _completed(self, job):
         if job.status != JobStatus.COMPLETED:
             raise Conflict(f"The job is {job.status}; its files exist once it has completed.")
-        expires = job.files_expire_at
-        if expires is not None and expires <= timezone.now():
-            raise Gone(f"The job's files expired at {expires:%Y-%m-%d %H:%M %Z} and were deleted; run it again.")
+        if job.files_expired:
+            raise Gone(
+                f"The job's files expired at {job.files_expire_at:%Y-%m-%d %H:%M %Z} and were deleted; run it again."
+            )
         return job
 
     @extend_schema(request=None, responses={200: OpenApiResponse(), 409: OpenApiResponse(ErrorSerializer)})

@@ -125,6 +125,11 @@ class BaseJob(models.Model):
         return self.finished_at + timedelta(hours=getattr(settings, setting))
 
     @property
+    def files_expired(self) -> bool:
+        expires = self.files_expire_at
+        return expires is not None and expires <= timezone.now()
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started_at is None:
             return None
