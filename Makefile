@@ -56,8 +56,8 @@ format: venv ## Apply ruff formatting and autofixes
 demo: venv ## Run the demo (migrate, demo county, web+worker+scheduler; Ctrl-C stops)
 	$(PY) manage.py demo
 
-bench: venv ## Run the benches: the API (wrk, 50/8 clients, beside plain DRF; BENCH_ARGS=--quick), the PACS load (BENCH_PACS_ARGS), the ratio study (BENCH_RATIO_ARGS), mass appraisal (BENCH_VALUATION_ARGS), GIS export (BENCH_GIS_ARGS)
-	$(WITH_SERVICES) sh -c '$(PY) -m bench $(BENCH_ARGS) && $(PY) -m bench.pacs $(BENCH_PACS_ARGS) && $(PY) -m bench.ratio_study $(BENCH_RATIO_ARGS) && $(PY) -m bench.valuation $(BENCH_VALUATION_ARGS) && $(PY) -m bench.gis_export $(BENCH_GIS_ARGS)'
+bench: venv ## Run the benches: the API (wrk, 50/8 clients, beside plain DRF; BENCH_ARGS=--quick), the PACS load (BENCH_PACS_ARGS), the ratio study (BENCH_RATIO_ARGS), mass appraisal (BENCH_VALUATION_ARGS), GIS export (BENCH_GIS_ARGS), reports (BENCH_REPORTING_ARGS)
+	$(WITH_SERVICES) sh -c '$(PY) -m bench $(BENCH_ARGS) && $(PY) -m bench.pacs $(BENCH_PACS_ARGS) && $(PY) -m bench.ratio_study $(BENCH_RATIO_ARGS) && $(PY) -m bench.valuation $(BENCH_VALUATION_ARGS) && $(PY) -m bench.gis_export $(BENCH_GIS_ARGS) && $(PY) -m bench.reporting $(BENCH_REPORTING_ARGS)'
 
 clean: ## Remove caches and var/ (keeps .venv)
 	rm -rf var/ .pytest_cache .ruff_cache .mypy_cache htmlcov .coverage .coverage.* build dist *.egg-info

@@ -7,12 +7,15 @@ A table's rows are tuples, or Arrow record batches for the large ones (the asses
 Arrow's own writer, XLSX a batch at a time, so the whole roll is never held in memory.
 """
 
+import contextlib
 import csv
 import datetime
 import io
-from collections.abc import Iterable, Iterator, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv
@@ -48,7 +51,8 @@ class Table:
     title: str
     columns: list[Col]
     rows: Iterable[Sequence] = ()  # tuples in column order; or
-    batches: Iterable[pa.RecordBatch] | None = None  # record batches with the columns in order
+    batches: Iterable[pa.RecordBatch] | None = None  # record batches with the columns in order; or
+    csv_parts: Iterable[Callable[[], BinaryIO]] | None = None  # CSV bodies already written (parts), opened in order
     sheet: str = ""  # the XLSX sheet's name (default: the title, cut to Excel's 31 characters)
     note: str = ""  # shown under the title (PDF) or above the header (XLSX)
     pdf_rows: int | None = None  # at most this many rows in the PDF (the rest: "n more in the XLSX/CSV")
@@ -99,16 +103,29 @@ def csv_write(document: Document, path: Path) -> None:
             if number:
                 out.write(f"\r\n{_csv_line([table.title])}".encode())
             out.write(_csv_line([c.name for c in table.columns]).encode())
-            if table.batches is not None:
-                options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="needed")
-                for batch in table.batches:
-                    pyarrow.csv.write_csv(batch, out, options)
+            if table.csv_parts is not None:
+                for part in table.csv_parts:
+                    with part() as body:
+                        shutil.copyfileobj(body, out, 1 << 20)
+            elif table.batches is not None:
+                csv_rows_write(table.batches, out)
             else:
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\r\n").writerows(
                     [_csv_value(value) for value in row] for row in table.rows
                 )
                 out.write(text.getvalue().encode())
+
+
+def csv_rows_write(batches: Iterable[pa.RecordBatch], target) -> int:
+    """Record batches as CSV lines without a header (Arrow's writer: C speed) to a path or a binary file; rows."""
+    options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="needed", eol="\r\n")
+    rows = 0
+    with open(target, "wb") if isinstance(target, (str, Path)) else contextlib.nullcontext(target) as out:
+        for batch in batches:
+            pyarrow.csv.write_csv(batch, out, options)
+            rows += batch.num_rows
+    return rows
 
 
 def _csv_line(values: Sequence) -> str:

@@ -3,6 +3,7 @@ for the job's result. The assessment roll streams its rows (Arrow batches); the 
 small enough to compute at once."""
 
 import datetime
+import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -16,7 +17,20 @@ from market_analysis.selectors import valid_sales
 from market_analysis.services import neighborhood_summary, ratio_study, study_window
 from properties.models import Property
 from reporting.choices import ReportType
-from reporting.documents import FLOAT, INT, MONEY, RATIO, SHARE, Chart, Col, Document, PageBreak, Table, Text
+from reporting.documents import (
+    FLOAT,
+    INT,
+    MONEY,
+    RATIO,
+    SHARE,
+    Chart,
+    Col,
+    Document,
+    PageBreak,
+    Table,
+    Text,
+    csv_rows_write,
+)
 from reporting.services import county_summary_build, county_summary_groups
 from terrafusion.arrow import Column, query_batches
 
@@ -51,9 +65,12 @@ ROLL_COLUMNS = [
 ]  # fmt: skip
 
 
-def assessment_roll(county: County, parameters: Mapping) -> tuple[Document, dict]:
-    roll_year, source = parameters["roll_year"], parameters["value_source"]
-    parcels = _with_year(Property.objects.filter(county=county, is_active=True), roll_year, source)
+def _roll_parcels(county: County, parameters: Mapping):
+    return _with_year(Property.objects.filter(county=county, is_active=True), parameters["roll_year"],
+                      parameters["value_source"])  # fmt: skip
+
+
+def _roll_batches(parcels):
     expressions = [
         F("parcel_number"), F("owner_name"), F("owner_address"), F("situs_address"), F("situs_city"),
         F("legal_description"), F("class_code"), F("neighborhood__code"), *(F(f"year__{name}") for name in VALUES),
@@ -62,7 +79,36 @@ def assessment_roll(county: County, parameters: Mapping) -> tuple[Document, dict
         Column(c.name, e, pa.int64() if c.kind == MONEY else pa.string())
         for c, e in zip(ROLL_COLUMNS, expressions, strict=True)
     ]
-    batches = query_batches(parcels.order_by("parcel_number", "id"), columns, settings.REPORT_BATCH_ROWS)
+    return query_batches(parcels.order_by("parcel_number", "id"), columns, settings.REPORT_BATCH_ROWS)
+
+
+def roll_parts(county: County, parameters: Mapping, rows: int) -> list[list[str | None]]:
+    """The roll cut into ranges of parcel numbers of about `rows` parcels ([low, high), None: open), for workers to
+    write in parallel: every `rows`-th parcel number, each found by the (county, parcel number) index."""
+    active = Property.objects.filter(county=county, is_active=True).order_by("parcel_number")
+    total = active.count()
+    numbers = [active.values_list("parcel_number", flat=True)[offset] for offset in range(rows, total, rows)]
+    edges = [None, *dict.fromkeys(numbers), None]
+    return [[low, high] for low, high in itertools.pairwise(edges)]
+
+
+def roll_part_csv(county: County, parameters: Mapping, part: list[str | None], path) -> int:
+    """The roll's rows whose parcel number is in the part's range, as CSV lines (no header); how many."""
+    parcels = _roll_parcels(county, parameters)
+    low, high = part
+    if low is not None:
+        parcels = parcels.filter(parcel_number__gte=low)
+    if high is not None:
+        parcels = parcels.filter(parcel_number__lt=high)
+    return csv_rows_write(_roll_batches(parcels), path)
+
+
+def assessment_roll(county: County, parameters: Mapping, written_parts: list | None = None) -> tuple[Document, dict]:
+    """The roll, its rows streamed from the database, or (`written_parts`) already written as CSV by the job's
+    parts, in order."""
+    roll_year = parameters["roll_year"]
+    parcels = _roll_parcels(county, parameters)
+    batches = None if written_parts is not None else _roll_batches(parcels)
     totals = {name: Sum(f"year__{name}") for name in VALUES}
     by_use = list(parcels.values("class_code").annotate(parcels=Count("id"), **totals).order_by("class_code"))
     by_hood = list(
@@ -84,7 +130,7 @@ def assessment_roll(county: County, parameters: Mapping) -> tuple[Document, dict
         title=f"Assessment roll {roll_year}", county=county.name, parameters=_title_parameters(parameters),
         sections=[
             Table(f"Assessment roll {roll_year}: {count:,} active parcels, by parcel number", ROLL_COLUMNS,
-                  batches=batches, sheet="Roll"),
+                  batches=batches, csv_parts=written_parts, sheet="Roll"),
             Table("Totals by use code", [Col("use_code", "Use code"), *total_columns], total_rows(by_use, "class_code"),
                   sheet="By use code"),
             Table("Totals by neighborhood", [Col("neighborhood", "Neighborhood"), *total_columns],

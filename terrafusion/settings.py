@@ -179,6 +179,8 @@ GIS_EXPORT_BATCH_PARCELS = env_int("GIS_EXPORT_BATCH_PARCELS", 50_000, minimum=1
 GIS_EXPORT_FILE_TTL_HOURS = env_int("GIS_EXPORT_FILE_TTL_HOURS", 7 * 24, minimum=1)
 # Reports read large tables (the assessment roll) this many rows at a time.
 REPORT_BATCH_ROWS = env_int("REPORT_BATCH_ROWS", 50_000, minimum=100)
+# A CSV assessment roll of more parcels than this is written in parts of this many, by any number of workers.
+REPORT_ROLL_PART_PARCELS = env_int("REPORT_ROLL_PART_PARCELS", 250_000, minimum=10)
 # The parcel map draws no basemap (no tile server is reachable from the office's network by default); a tile URL
 # template such as https://tile.example.org/{z}/{x}/{y}.png adds one.
 MAP_BASEMAP_URL = env_str("MAP_BASEMAP_URL", "")

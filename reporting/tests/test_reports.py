@@ -20,7 +20,7 @@ from reporting.models import ReportJob
 from reporting.reports import REPORTS
 from terrafusion.testing.api import bearer_client
 from terrafusion.testing.factories import user_with_role
-from terrafusion.testing.workers import run_burst_worker
+from terrafusion.testing.workers import run_burst_worker, start_burst_worker
 
 # Committed: the roll is read through its own (Arrow) connection on PostgreSQL, as a worker reads.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -175,3 +175,26 @@ def test_a_roll_runs_in_a_worker_and_downloads_with_its_type_and_name(county, cl
     link = reverse("admin:reporting_reportjob_download", args=[job.pk])
     assert f'<a href="{link}">demo-assessment-roll-2026.xlsx</a>' in listing
     assert client.get(link)["Content-Type"] == download["Content-Type"]
+
+
+def test_a_csv_roll_is_written_in_parts_by_workers_and_joined(county):
+    analyst = user_with_role(county, "analyst", username="analyst")
+    response = bearer_client(analyst).post(
+        reverse("api:reporting-job-list"),
+        {"county": "demo", "parameters": {"report_type": "assessment_roll", "format": "csv"}}, format="json",
+    )  # fmt: skip
+    assert response.status_code == 202
+    workers = [start_burst_worker(REPORT_ROLL_PART_PARCELS="70") for _ in range(2)]
+    assert [worker.wait(timeout=120) for worker in workers] == [0, 0]
+    job = ReportJob.objects.get(pk=response.json()["id"])
+    assert job.status == "completed", job.error_message
+    active = Property.objects.filter(county=county, is_active=True)
+    assert job.chunks_total == -(-active.count() // 70) and job.result["parts"] == job.chunks_total
+    assert [entry["name"] for entry in job.files] == ["demo-assessment-roll-2026.csv"]  # the parts are gone
+    download = bearer_client(analyst).get(reverse("api:reporting-job-download", args=[job.pk]))
+    text = b"".join(download.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    roll = rows[: rows.index([])]  # up to the blank line before the totals
+    numbers = [row[0] for row in roll[1:]]
+    assert numbers == sorted(numbers) == sorted(active.values_list("parcel_number", flat=True))
+    assert "Totals by use code" in text and "Totals by neighborhood" in text

@@ -234,6 +234,18 @@ class JobRunner:
                 default_storage.delete(old["path"])
         self.job.files = attached
 
+    def files_drop(self, names: list[str]) -> None:
+        """Forget the named result files (a chunked job's intermediate parts, once combined) and delete them."""
+        model = type(self.job)
+        with transaction.atomic():
+            files = model.objects.select_for_update().values_list("files", flat=True).get(pk=self.job.pk)
+            kept = [entry for entry in files if entry["name"] not in names]
+            model.objects.filter(pk=self.job.pk).update(files=kept)
+        for entry in files:
+            if entry["name"] in names:
+                default_storage.delete(entry["path"])
+        self.job.files = kept
+
 
 class _Heartbeat(threading.Thread):
     """Touches the job row every JOB_HEARTBEAT_SECONDS while work runs, from its own connection."""
