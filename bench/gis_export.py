@@ -13,12 +13,11 @@ Prints each figure beside issue 10's target (printed, never asserted) and writes
 """
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
 
-from bench.common import ROOT, django_setup, report_save, say, services_configured
+from bench.common import django_setup, report_save, say, services_configured
 
 FORMATS = ("geoparquet", "gpkg", "flatgeobuf", "shapefile", "csv", "geojson", "kml")
 TARGETS = {"gpkg": 20.0, "geoparquet": 8.0, "flatgeobuf": 20.0}
@@ -45,22 +44,13 @@ def main(argv=None) -> int:
 
 
 def baseline_run(slug: str, export_format: str) -> dict:
-    from bench.workers import PeakRss
+    from bench.workers import measured_run
 
     with tempfile.TemporaryDirectory(prefix="bench-gis-") as directory:
         started = time.perf_counter()
-        process = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "bench.gis_export_baseline", slug, export_format, directory],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        watcher = PeakRss([process])
-        watcher.start()
-        out, err = process.communicate()
-        watcher.stopped.set()
-        if process.returncode:
-            raise RuntimeError(f"the straightforward export failed: {err[-2000:]}")
+        out, peak = measured_run(["-m", "bench.gis_export_baseline", slug, export_format, directory])
         return {"seconds": round(time.perf_counter() - started, 2), "export_seconds": float(out.strip()),
-                "peak_rss_gib": round(watcher.peak / 2**30, 3)}  # fmt: skip
+                "peak_rss_gib": peak}  # fmt: skip
 
 
 def run(args) -> dict:

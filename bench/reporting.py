@@ -15,12 +15,11 @@ Prints each figure beside issue 11's target (printed, never asserted) and writes
 """
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
 
-from bench.common import ROOT, django_setup, report_save, say, services_configured
+from bench.common import django_setup, report_save, say, services_configured
 
 STUDY_SLUG = "bench-report-study"
 TARGETS = {"roll_csv": 20.0, "roll_csv_one_piece": 20.0, "roll_xlsx": 100.0, "study_pdf": 30.0, "peak_rss_gib": 1.0}
@@ -56,20 +55,11 @@ def report_run(county, parameters: dict, workers: int = 1, env: dict | None = No
 
 
 def baseline_run(slug: str, parcels: int) -> dict:
-    from bench.workers import PeakRss
+    from bench.workers import measured_run
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as directory:
-        process = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "bench.reporting_baseline", slug, str(parcels), f"{directory}/roll.xlsx"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        watcher = PeakRss([process])
-        watcher.start()
-        out, err = process.communicate()
-        watcher.stopped.set()
-    if process.returncode:
-        raise RuntimeError(f"the straightforward roll failed: {err[-2000:]}")
-    return {"parcels": parcels, "seconds": float(out.strip()), "peak_rss_gib": round(watcher.peak / 2**30, 3)}
+        out, peak = measured_run(["-m", "bench.reporting_baseline", slug, str(parcels), f"{directory}/roll.xlsx"])
+    return {"parcels": parcels, "seconds": float(out.strip()), "peak_rss_gib": peak}
 
 
 def run(args) -> dict:

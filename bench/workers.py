@@ -33,6 +33,20 @@ class PeakRss(threading.Thread):
             time.sleep(0.2)
 
 
+def measured_run(arguments: list[str]) -> tuple[str, float]:
+    """Run `python <arguments>` in its own process from the project's root: its output and its peak RSS (GiB)."""
+    process = subprocess.Popen(  # noqa: S603 - our own modules
+        [sys.executable, *arguments], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watcher = PeakRss([process])
+    watcher.start()
+    out, err = process.communicate()
+    watcher.stopped.set()
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(arguments)} failed: {err[-2000:]}")
+    return out, round(watcher.peak / 2**30, 3)
+
+
 def workers_start(count: int, env: dict | None = None) -> list[subprocess.Popen]:
     return [
         subprocess.Popen(  # noqa: S603 - our own manage.py
