@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import orjson
 import shapely
 from django.db.models import Avg, Count, F, FloatField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Cast, Floor
+from django.db.models.functions import Cast, Floor, NullIf
 from django.urls import reverse
 
 from counties.models import County
@@ -43,14 +43,14 @@ def _in_box(county: County, bbox: list[float]) -> QuerySet:
 
 def _with_change(parcels: QuerySet, county: County) -> QuerySet:
     """Each parcel's certified value of the county's certified roll year (`certified`) and its current market value's
-    change from it (`change`, a share; NULL without one)."""
+    change from it (`change`, a share; NULL without a certified value above zero)."""
     certified = (
         PropertyValue.objects.filter(property=OuterRef("pk"), roll_year=county.certified_roll_year, is_certified=True)
         .order_by("source")
         .values("market_value")[:1]
     )
     return parcels.annotate(certified=Subquery(certified)).annotate(
-        change=Cast(F("market_value"), FloatField()) / Cast(F("certified"), FloatField()) - 1.0
+        change=Cast(F("market_value"), FloatField()) / Cast(NullIf(F("certified"), 0), FloatField()) - 1.0
     )
 
 

@@ -10,10 +10,12 @@ DuckDB, Spark, Trino, Athena).
     archive/valuation_results/county=<slug>/roll_year=<year>/part-0.parquet
 """
 
+import contextlib
 import datetime
 import io
 import json
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import shapely
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
+from django.db import connection
 from django.db.models import CharField, F
 from django.db.models.functions import Cast
 
@@ -99,8 +102,31 @@ def _store(archive, name: str, local: Path) -> str:
         return archive.save(name, File(handle, name=local.name))
 
 
+@contextlib.contextmanager
+def _publishing(county: County, roll_year: int):
+    """One publication of a county's roll year at a time (a PostgreSQL advisory lock, held until it is done): two at
+    once would each replace the other's rows and files."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = zlib.crc32(f"gis-publish {county.pk} {roll_year}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
 def gis_publish(*, county: County, roll_year: int, value_source: str, progress=None) -> dict:
-    """Publish the roll year (see the module's doc); the job's result summary."""
+    """Publish the roll year (see the module's doc); the job's result summary. Publications of the same county and
+    year wait for each other."""
+    with _publishing(county, roll_year):
+        return _publish(county=county, roll_year=roll_year, value_source=value_source, progress=progress)
+
+
+def _publish(*, county: County, roll_year: int, value_source: str, progress) -> dict:
     archive = storages["archive"]
     created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     parameters = {
@@ -146,8 +172,8 @@ _PG_TYPES = {pa.int64(): "bigint", pa.string(): "text", pa.float64(): "double pr
 
 def postgis_load(layer: Path, *, county: County, roll_year: int) -> dict:
     """The published layer into GIS_TABLE of the PostGIS database at GIS_DATABASE_URL: the county's rows of the roll
-    year replaced in one transaction (readers see the old rows or the new, never a mix), by COPY a row group at a
-    time. Geometry as EWKB with SRID 4326."""
+    year replaced in one transaction (readers see the old rows or the new, never a mix), by COPY a batch of
+    GIS_EXPORT_BATCH_PARCELS at a time. Geometry as EWKB with SRID 4326."""
     import psycopg
 
     parquet = pq.ParquetFile(layer)

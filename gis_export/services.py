@@ -1,6 +1,5 @@
 """GIS export: a layer of the county's parcels in a file, written a batch at a time (gis_export/writers.py)."""
 
-import datetime
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ def gis_export_write(
     file_metadata: dict | None = None,
 ) -> tuple[dict, Written]:  # fmt: skip
     """Write the parcels the parameters select (GisExportParametersSerializer's) as a file in `directory`; the
-    job's result summary and what was written. One query reads them: one snapshot of the county."""
+    job's result summary and what was written. One query reads the parcels (a count before it sizes the progress)."""
     export_format, attributes = parameters["format"], parameters["attributes"]
     roll_year = parameters.get("roll_year") if "values" in attributes else None
     crs = output_crs(county, parameters["crs"])
@@ -55,9 +54,6 @@ def gis_export_write(
         "filters": parameters["filters"],
         "file": written.files[0].name,
         "size": written.files[0].stat().st_size,
-        "expires_at": (
-            datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=settings.GIS_EXPORT_FILE_TTL_HOURS)
-        ).isoformat(timespec="seconds"),
         "content_type": FORMATS[export_format].content_type,
     }
     return summary, written

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 from pyogrio.raw import write_arrow
@@ -120,11 +121,15 @@ def _prepared(batch: pa.RecordBatch, schema: pa.Schema, reproject, written: Writ
     """The batch with its geometry in the output CRS and its columns named as `schema` says; counts what it holds."""
     wkb = batch.column(batch.num_columns - 1)
     values = np.asarray(wkb.to_numpy(zero_copy_only=False), dtype=object)
-    present = values != None  # noqa: E711 - elementwise
+    present = pc.fill_null(pc.greater(pc.binary_length(wkb), 0), False).to_numpy(zero_copy_only=False)  # no b""
     geometries = shapely.from_wkb(values[present])
+    rebuilt = not present.all()  # an empty geometry (b"") is written as none
+    values[~present] = None
     if reproject is not None and len(geometries):
         geometries = reproject(geometries)
         values[present] = shapely.to_wkb(geometries)
+        rebuilt = True
+    if rebuilt:
         wkb = pa.array(values, pa.binary())
     if len(geometries):
         xmin, ymin, xmax, ymax = shapely.total_bounds(geometries)

@@ -14,6 +14,7 @@ from counties.models import County
 from market_analysis.models import MarketAnalysisJob
 from market_analysis.selectors import valid_sales
 from properties.models import Property, Sale
+from reporting.reports import study_failures
 from terrafusion.jobs.models import FINISHED_STATUSES, JobStatus
 from terrafusion.jobs.registry import job_kinds
 
@@ -57,8 +58,7 @@ def _latest_study(county: County) -> dict | None:
     if job is None or not job.result or "overall" not in job.result:
         return None
     overall = job.result["overall"]
-    standards = overall.get("standards") or {}
-    checks = {name: standards.get(name) for name in ("median", "cod", "prd", "prb")}
+    failures = study_failures(overall)
     return {
         "url": reverse("admin:market_analysis_marketanalysisjob_change", args=[job.pk]),
         "finished_at": job.finished_at,
@@ -68,13 +68,12 @@ def _latest_study(county: County) -> dict | None:
         "cod": overall.get("cod"),
         "prd": overall.get("prd"),
         "prb": overall.get("prb"),
-        "checks": checks,
-        "passes": not overall.get("sample_too_small") and all(v is not False for v in checks.values()),
+        "failures": failures,  # None: too few sales to judge
     }
 
 
 def _trend_svg(county: County) -> str:
-    """The median valid sale price by month over the last TREND_MONTHS months with sales, as a small inline SVG."""
+    """The median valid sale price by month since TREND_MONTHS months ago (the months with sales), as a small SVG."""
     start = timezone.localdate() - datetime.timedelta(days=31 * TREND_MONTHS)
     sales = valid_sales(county=county, date_from=start)
     if len(sales) < 2:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+from xml.sax.saxutils import escape
 
 import pyarrow as pa
 import pyarrow.csv
@@ -146,7 +147,9 @@ def _csv_value(value):
 def xlsx_write(document: Document, path: Path) -> None:
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_date_format": "yyyy-mm-dd"})
+    # Text stays text: an owner name starting with "=" is no formula, a legal description no hyperlink.
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_date_format": "yyyy-mm-dd",
+                                           "strings_to_formulas": False, "strings_to_urls": False})  # fmt: skip
     bold = book.add_format({"bold": True, "bg_color": "#DDE4EE", "bottom": 1, "text_wrap": True, "valign": "top"})
     title = book.add_format({"bold": True, "font_size": 13})
     formats = {kind: book.add_format({"num_format": pattern}) for kind, pattern in XLSX_FORMATS.items()}
@@ -161,19 +164,22 @@ def xlsx_write(document: Document, path: Path) -> None:
         about.write(row, 1, _plain(value))
     used: set[str] = {"About"}
     for table in document.tables():
-        sheet = book.add_worksheet(_sheet_name(table.sheet or table.title, used))
-        header = 1 if table.note else 0
-        if table.note:
-            sheet.write(0, 0, table.note)
-        for index, column in enumerate(table.columns):
-            sheet.set_column(index, index, column.width or XLSX_WIDTHS[column.kind], formats.get(column.kind))
-            sheet.write(header, index, column.heading, bold)
-        sheet.freeze_panes(header + 1, 0)
-        row = header
-        for row, values in enumerate(table.tuples(), start=header + 1):
+        base = _sheet_name(table.sheet or table.title, used)
+        sheet, row, header = None, 0, 0
+        for values in table.tuples():
+            if sheet is None or row >= XLSX_MAX_ROWS - 1:  # a sheet is full: the table goes on in the next one
+                if sheet is not None:
+                    sheet.autofilter(header, 0, row, len(table.columns) - 1)
+                sheet, header = _xlsx_sheet(book, table, base if sheet is None else _sheet_name(base, used), bold,
+                                            formats)  # fmt: skip
+                row = header
+            row += 1
             for index, (value, column) in enumerate(zip(values, table.columns, strict=True)):
                 if value is not None:
                     sheet.write(row, index, value, formats.get(column.kind))
+        if sheet is None:
+            sheet, header = _xlsx_sheet(book, table, base, bold, formats)
+            row = header
         if row > header:
             sheet.autofilter(header, 0, row, len(table.columns) - 1)
     charts = [section for section in document.sections if isinstance(section, Chart)]
@@ -184,6 +190,23 @@ def xlsx_write(document: Document, path: Path) -> None:
             image = {"image_data": io.BytesIO(chart.png), "x_scale": 0.8, "y_scale": 0.8}
             sheet.insert_image(number * 26 + 1, 0, f"{number}.png", image)
     book.close()
+
+
+XLSX_MAX_ROWS = 1_048_576  # Excel's limit on a sheet
+
+
+def _xlsx_sheet(book, table: Table, name: str, bold, formats):
+    """A sheet for the table: its note, its formatted and frozen header, its columns' widths and formats; and the
+    header's row."""
+    sheet = book.add_worksheet(name)
+    header = 1 if table.note else 0
+    if table.note:
+        sheet.write(0, 0, table.note)
+    for index, column in enumerate(table.columns):
+        sheet.set_column(index, index, column.width or XLSX_WIDTHS[column.kind], formats.get(column.kind))
+        sheet.write(header, index, column.heading, bold)
+    sheet.freeze_panes(header + 1, 0)
+    return sheet, header
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -226,6 +249,11 @@ def shown(value, kind: str) -> str:
     return str(value)
 
 
+def _text(text, style) -> Paragraph:
+    """A paragraph of plain text: reportlab reads markup in a Paragraph, and a county's data is no markup."""
+    return Paragraph(escape(str(text)), style)
+
+
 STYLES = getSampleStyleSheet()
 SMALL = STYLES["BodyText"].clone("small", fontSize=7, leading=8.5)
 HEAD = STYLES["BodyText"].clone("head", fontSize=7, leading=8.5, fontName="Helvetica-Bold")
@@ -237,13 +265,13 @@ def pdf_write(document: Document, path: Path) -> None:
     frame_width = size[0] - 1.2 * inch
     story = [
         Spacer(1, 1.6 * inch),
-        Paragraph(document.title, styles["Title"]),
-        Paragraph(document.county, styles["Heading2"]),
-        Paragraph(f"Produced {datetime.datetime.now():%Y-%m-%d %H:%M} by TerraFusion", styles["BodyText"]),
+        _text(document.title, styles["Title"]),
+        _text(document.county, styles["Heading2"]),
+        _text(f"Produced {datetime.datetime.now():%Y-%m-%d %H:%M} by TerraFusion", styles["BodyText"]),
         Spacer(1, 0.3 * inch),
     ]
     if document.parameters:
-        rows = [[Paragraph(str(k), head), Paragraph(_plain(v), small)] for k, v in document.parameters.items()]
+        rows = [[_text(str(k), head), _text(_plain(v), small)] for k, v in document.parameters.items()]
         grid = PdfTable(rows, colWidths=[1.8 * inch, frame_width - 1.8 * inch])
         grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         story.append(grid)
@@ -252,12 +280,12 @@ def pdf_write(document: Document, path: Path) -> None:
         if isinstance(section, PageBreak):
             story.append(PdfPageBreak())
         elif isinstance(section, Text):
-            story.append(Paragraph(section.text, styles["Heading2"] if section.heading else styles["BodyText"]))
+            story.append(_text(section.text, styles["Heading2"] if section.heading else styles["BodyText"]))
         elif isinstance(section, Chart):
             image = Image(io.BytesIO(section.png))
             scale = min(1.0, frame_width / image.drawWidth, 3.6 * inch / image.drawHeight)
             image.drawWidth, image.drawHeight = image.drawWidth * scale, image.drawHeight * scale
-            story += [Paragraph(section.title, styles["Heading4"]), image, Spacer(1, 0.1 * inch)]
+            story += [_text(section.title, styles["Heading4"]), image, Spacer(1, 0.1 * inch)]
         else:
             story += _pdf_table(section, frame_width)
     doc = SimpleDocTemplate(str(path), pagesize=size, leftMargin=0.6 * inch, rightMargin=0.6 * inch,
@@ -267,9 +295,9 @@ def pdf_write(document: Document, path: Path) -> None:
 
 
 def _pdf_table(table: Table, width: float) -> list:
-    flow = [Paragraph(table.title, STYLES["Heading3"])]
+    flow = [_text(table.title, STYLES["Heading3"])]
     if table.note:
-        flow.append(Paragraph(table.note, SMALL))
+        flow.append(_text(table.note, SMALL))
     limit = table.pdf_rows
     rows, more = [], 0
     for number, values in enumerate(table.tuples()):
@@ -277,7 +305,7 @@ def _pdf_table(table: Table, width: float) -> list:
             more += 1
             continue
         rows.append([shown(value, column.kind) for value, column in zip(values, table.columns, strict=True)])
-    header = [Paragraph(column.heading, HEAD) for column in table.columns]
+    header = [_text(column.heading, HEAD) for column in table.columns]
     grid = PdfTable([header, *rows] if rows else [header, ["(none)"] + [""] * (len(header) - 1)], repeatRows=1,
                     colWidths=[width / len(table.columns)] * len(table.columns))  # fmt: skip
     numeric = [i for i, c in enumerate(table.columns) if c.kind != TEXT]
@@ -292,7 +320,7 @@ def _pdf_table(table: Table, width: float) -> list:
     grid.setStyle(TableStyle(style))
     flow.append(grid)
     if more:
-        flow.append(Paragraph(f"... and {more:,} more rows: the full table is in the XLSX and CSV formats.", SMALL))
+        flow.append(_text(f"... and {more:,} more rows: the full table is in the XLSX and CSV formats.", SMALL))
     return flow
 
 

@@ -2,7 +2,9 @@
 for the job's result. The assessment roll streams its rows (Arrow batches); the others are a county's figures,
 small enough to compute at once."""
 
+import csv
 import datetime
+import io
 import itertools
 from collections.abc import Mapping
 
@@ -23,6 +25,7 @@ from reporting.documents import (
     MONEY,
     RATIO,
     SHARE,
+    TEXT,
     Chart,
     Col,
     Document,
@@ -84,7 +87,7 @@ def _roll_batches(parcels):
 
 def roll_parts(county: County, parameters: Mapping, rows: int) -> list[list[str | None]]:
     """The roll cut into ranges of parcel numbers of about `rows` parcels ([low, high), None: open), for workers to
-    write in parallel: every `rows`-th parcel number, each found by the (county, parcel number) index."""
+    write in parallel: every `rows`-th parcel number in order (an OFFSET query each)."""
     active = Property.objects.filter(county=county, is_active=True).order_by("parcel_number")
     total = active.count()
     numbers = [active.values_list("parcel_number", flat=True)[offset] for offset in range(rows, total, rows)]
@@ -151,8 +154,10 @@ def county_summary(county: County, parameters: Mapping, groups: list[dict] | Non
                Col("parcels", kind=INT), Col("parcels_with_values", "With values", INT),
                *(Col(name, kind=MONEY) for name in VALUES)]  # fmt: skip
     rows = sorted((tuple(g[c.name] for c in columns) for g in groups), key=lambda row: (row[0], row[2]))
+    shown = {"Report": ReportType.COUNTY_SUMMARY.label, "Values": "each parcel's current values", "Format":
+             parameters["format"]}  # fmt: skip
     document = Document(
-        title="County summary", county=county.name, parameters=_title_parameters(parameters),
+        title="County summary", county=county.name, parameters=shown,
         sections=[Table("Parcels and values by neighborhood and class", columns, rows,
                         sheet="Summary")],
     )  # fmt: skip
@@ -168,17 +173,37 @@ STUDY_COLUMNS = [
 ]  # fmt: skip
 
 
+SALE_KINDS = {"sale_price": MONEY, "study_price": MONEY, "value": MONEY, "ratio": RATIO, "property_id": INT}
+
+
+def _number(cell: str):
+    """A cell of the study's sales CSV: a number where it is one (so the XLSX can add it up), else the text."""
+    try:
+        return int(cell)
+    except ValueError:
+        try:
+            return float(cell) if cell and cell[0] in "-0123456789." else cell or None
+        except ValueError:
+            return cell
+
+
 def _interval(entry: dict, name: str, places: int) -> str:
     low, high = (entry.get("ci") or {}).get(name) or (None, None)
     return "" if low is None else f"{low:.{places}f} - {high:.{places}f}"
 
 
-def _verdict(entry: dict) -> str:
-    standards = entry.get("standards") or {}
+def study_failures(entry: dict) -> list[str] | None:
+    """The IAAO standards a study's entry (overall or a stratum) fails, by name; None when its sample is too small
+    to judge. One verdict for the report and the dashboard."""
     if entry.get("sample_too_small"):
-        return "sample too small"
-    failed = [name.upper() for name in ("median", "cod", "prd", "prb", "vei") if standards.get(name) is False]
-    return "pass" if not failed else "fail: " + ", ".join(failed)
+        return None
+    standards = entry.get("standards") or {}
+    return [name.upper() for name in ("median", "cod", "prd", "prb", "vei") if standards.get(name) is False]
+
+
+def _verdict(entry: dict) -> str:
+    failed = study_failures(entry)
+    return "sample too small" if failed is None else "pass" if not failed else "fail: " + ", ".join(failed)
 
 
 def _study_row(entry: dict) -> tuple:
@@ -207,9 +232,10 @@ def ratio_study_report(county: County, parameters: Mapping) -> tuple[Document, d
         + ("Prices time-adjusted to the valuation date. " if summary.get("time_adjustment") else "")
         + ("Washington's rules (WAC 458-53). " if summary.get("washington_rules") else "")
     )
-    sales_csv = next(f for f in files if f.name == "sales.csv").content.decode().splitlines()
-    sale_rows = [tuple(line.split(",")) for line in sales_csv[1:]] if len(sales_csv) > 1 else []
-    sale_columns = [Col(name) for name in sales_csv[0].split(",")] if sales_csv else [Col("sale")]
+    header, *sale_lines = csv.reader(io.StringIO(next(f for f in files if f.name == "sales.csv").content.decode()))
+    status = header.index("status")
+    sale_rows = [tuple(_number(cell) for cell in line) for line in sale_lines if line[status] == "used"]
+    sale_columns = [Col(name, kind=SALE_KINDS.get(name, TEXT)) for name in header]
     set_aside = [(s["sale_id"], s["parcel_number"], s["status"], s["ratio"], s["reason"]) for s in summary["set_aside"]]
     sections = [
         Text("Method", heading=True), Text(method),
@@ -283,16 +309,17 @@ def value_change(county: County, parameters: Mapping) -> tuple[Document, dict]:
         table_rows.append(group_row(in_hood, hood, "(all)"))
         for use in sorted(set(class_text[in_hood])):
             table_rows.append(group_row(in_hood & (class_text == use), hood, use))
-    order = np.argsort(-np.abs(np.nan_to_num(now_v - before_v)))
+    valued = np.flatnonzero(both)
+    order = valued[np.argsort(-np.abs(now_v[valued] - before_v[valued]), kind="stable")]
     largest = [
-        (numbers[i], addresses[i], hoods[i] or "", classes[i], before_v[i], now_v[i], now_v[i] - before_v[i],
-         None if np.isnan(change[i]) else change[i])
-        for i in order[:LARGEST_CHANGES] if both[i]
-    ]  # fmt: skip
+        (numbers[i], addresses[i], hoods[i] or "", classes[i], before_v[i], now_v[i], now_v[i] - before_v[i], change[i])
+        for i in order[:LARGEST_CHANGES]
+    ]
     county_row = table_rows[0]
     sections = [
         Text(f"Roll year {year} against {year - 1}, {source} values of the active parcels. New construction: "
-             "parcels whose improvement value rose from nothing, or that were built in the last year."),
+             f"parcels whose improvement value rose from nothing (or from no value in {year - 1}), or that were built "
+             "in the last year."),
         Chart("The change of market value, parcels valued both years", charts.bars(
             CHANGE_LABELS, list(county_row[8:15]), reference=None, ylabel="parcels",
             title=f"{county.name}: value change {year - 1} to {year}")),
@@ -315,8 +342,9 @@ def value_change(county: County, parameters: Mapping) -> tuple[Document, dict]:
 
 
 def neighborhood_report(county: County, parameters: Mapping) -> tuple[Document, dict]:
-    """A page per neighborhood: its parcels and values, its sales and ratio statistics, and two charts (its sale
-    prices by month, and its ratios)."""
+    """All neighborhoods in a table with the county's chart of median ratios, then a page per neighborhood: its
+    parcels and values, its sales and ratio statistics (the study window), and its median sale price by month over
+    the two years before the window as well."""
     year, source = parameters["roll_year"], parameters["value_source"]
     study = {"roll_year": year, "value_source": source}
     summary, files = neighborhood_summary(county=county, parameters=study)

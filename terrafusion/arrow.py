@@ -56,7 +56,8 @@ def _libpq_uri(database: dict) -> str:
     return f"postgresql://{credentials}@{quote(host, safe='')}{port}/{quote(database['NAME'], safe='')}{query}"
 
 
-LIBPQ_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name")
+LIBPQ_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name", "options",
+                 "service", "passfile", "target_session_attrs")  # fmt: skip
 
 
 def _cursor_batches(sql: str, params, schema: pa.Schema) -> Iterator[pa.RecordBatch]:

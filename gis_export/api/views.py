@@ -25,8 +25,8 @@ class MapQuerySerializer(serializers.Serializer):
         return super().to_internal_value({**data.dict(), "bbox": bbox.split(",") if bbox else []})
 
     def validate_bbox(self, value):
-        if value[0] > value[2] or value[1] > value[3]:
-            raise serializers.ValidationError("The minimums must not exceed the maximums.")
+        if value[0] >= value[2] or value[1] >= value[3]:
+            raise serializers.ValidationError("The minimums must be below the maximums.")
         return value
 
 

@@ -128,3 +128,12 @@ class TestParcelMapLayer(EndpointContract):
 
     def check_allowed_response(self, response, target) -> None:
         assert [feature["id"] for feature in response.json()["features"]] == [target.pk]
+
+
+def test_a_certified_value_of_zero_is_no_change_not_an_error(county):
+    parcel = Property.objects.filter(county=county).order_by("id").first()
+    PropertyValue.objects.filter(property=parcel, roll_year=county.certified_roll_year).update(market_value=0)
+    viewer = user_with_role(county, "viewer", username="viewer")
+    body = layer(viewer, "demo", extent(county), color_by="value_change").json()
+    shown = next(f["properties"] for f in body["features"] if f["id"] == parcel.pk)
+    assert shown["value_change"] is None

@@ -176,3 +176,18 @@ def test_the_county_is_read_and_written_a_batch_at_a_time(county, tmp_path):
         county=county, parameters=parameters(format=ExportFormat.GPKG, filters={"active": None}), directory=tmp_path
     )
     assert pyogrio.read_info(written.files[0])["features"] == summary["parcels"] == 300
+
+
+def test_parcels_without_geometry_are_features_without_one(county, tmp_path):
+    empty, missing = Property.objects.filter(county=county, is_active=True).order_by("id")[:2]
+    Property.objects.filter(pk=empty.pk).update(geometry=b"")
+    Property.objects.filter(pk=missing.pk).update(geometry=None)
+    for export_format in (ExportFormat.GPKG, ExportFormat.GEOPARQUET, ExportFormat.SHAPEFILE):
+        directory = tmp_path / export_format
+        directory.mkdir()
+        summary, written = gis_export_write(
+            county=county, parameters=parameters(format=export_format, crs="local"), directory=directory
+        )
+        frame = read_back(written, export_format)
+        assert len(frame) == summary["parcels"] == Property.objects.filter(county=county, is_active=True).count()
+        assert frame.geometry.isna().sum() == 2

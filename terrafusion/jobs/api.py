@@ -59,6 +59,9 @@ class JobSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(read_only=True, allow_null=True)
     finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    files_expire_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When its files stop being downloadable (GIS exports); null: kept."
+    )
     has_file = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
