@@ -9,7 +9,7 @@ follows. Names only: no Django import, so the models can use these too.
 PROPERTY_KEY_FIELDS = ("county", "property_id")
 IDENTIFICATION_FIELDS = ("parcel_number", "property_type", "class_code")
 LOCATION_FIELDS = ("neighborhood", "situs_address", "situs_city", "situs_zip", "legal_description")
-OWNER_FIELDS = ("owner_name", "owner_address")
+OWNER_FIELDS = ("owner_name", "owner_address", "exemptions")
 CHARACTERISTIC_FIELDS = (
     "land_area_sqft", "acreage", "living_area", "year_built", "effective_year", "bedrooms", "bathrooms", "quality",
     "condition",

@@ -61,6 +61,11 @@ class Property(models.Model):
     situs_zip = models.CharField(max_length=10, blank=True)
     owner_name = models.CharField(max_length=200, blank=True)
     owner_address = models.CharField("owner mailing address", max_length=300, blank=True)
+    exemptions = models.CharField(
+        max_length=200, blank=True, default="", db_default="",  # bulk writes that leave it out (the demo's COPY)
+        help_text="The parcel's exemptions in its roll year, as PACS records them (property_exemption): each type with "
+        "its percentage, e.g. 'SNR/DSBL 100%'. Empty: none known.",
+    )  # fmt: skip
     legal_description = models.TextField(blank=True)
 
     land_area_sqft = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)

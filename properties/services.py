@@ -508,8 +508,8 @@ def sale_delete_many(*, sales: QuerySet[Sale], actor: Actor) -> list[PropertyCha
 # The parcel fields a load writes (the neighborhood by code, resolved to the county's neighborhood here).
 BULK_PROPERTY_FIELDS = (
     "parcel_number", "property_type", "class_code", "neighborhood", "situs_address", "situs_city", "situs_zip",
-    "legal_description", "owner_name", "owner_address", *CHARACTERISTIC_FIELDS, *CENTROID_FIELDS, *VALUE_FIELDS,
-    "value_year", "is_active",
+    "legal_description", "owner_name", "owner_address", "exemptions", *CHARACTERISTIC_FIELDS, *CENTROID_FIELDS,
+    *VALUE_FIELDS, "value_year", "is_active",
 )  # fmt: skip
 # A value-history row as the bulk paths insert it (COPY): the order of their tuples.
 _VALUE_ROW_COLUMNS = [

@@ -65,6 +65,7 @@ ROLL_COLUMNS = [
     Col("situs_city", "Situs city", width=14), Col("legal_description", "Legal description", width=40),
     Col("use_code", "Use code", width=8), Col("neighborhood", "Neighborhood", width=12),
     *(Col(name, name.replace("_", " ").capitalize(), MONEY) for name in VALUES),
+    Col("exemptions", "Exemptions", width=18),
 ]  # fmt: skip
 
 
@@ -77,6 +78,7 @@ def _roll_batches(parcels):
     expressions = [
         F("parcel_number"), F("owner_name"), F("owner_address"), F("situs_address"), F("situs_city"),
         F("legal_description"), F("class_code"), F("neighborhood__code"), *(F(f"year__{name}") for name in VALUES),
+        F("exemptions"),
     ]  # fmt: skip
     columns = [
         Column(c.name, e, pa.int64() if c.kind == MONEY else pa.string())

@@ -59,7 +59,7 @@ PROPERTY_COLUMNS = tuple(
 )
 MAX_MONEY = 10**14  # NUMERIC(14)
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # prop_id is an INT
-READER_VERSION = 6  # in every row hash: a change to how records are shaped below makes the next load read all again
+READER_VERSION = 7  # in every row hash: a change to how records are shaped below makes the next load read all again
 STALE_BY_ID = 2_000  # up to this many changed properties in a range are read again by id, more by the range
 
 
@@ -282,6 +282,7 @@ class PacsReader:
         for prop_id, row in base.items():
             built = self._property(prop_id, self._record(prop_id, row, rows), coordinates, chunk)
             if built is not None:
+                built.values["exemptions"] = rows.exemptions_text(prop_id)
                 built.row_hash = rows.hash(prop_id, self._fingerprint)
                 chunk.properties.append(built)
         self._sales(rows.sales, {record.property_id for record in chunk.properties}, chunk)
@@ -333,9 +334,9 @@ class PacsReader:
                 rows.base = result
                 rows.digests = {row[0]: row[4] for row in result}
                 current = {row[0]: row[-1] for row in result}
-            elif name == "sales":
+            elif name in ("sales", "exemptions"):  # rows a property may have several of
                 for row in result:
-                    rows.sales.setdefault(row[0], []).append(row)
+                    getattr(rows, name).setdefault(row[0], []).append(row)
             elif name in ("details", "attributes"):  # a row an improvement
                 setattr(rows, name, {(row[0], row[1]): row for row in result})
                 if name == "details":  # each row carries its property's living area
@@ -463,9 +464,14 @@ class PacsReader:
             "FROM chg_of_owner_prop_assoc c JOIN sale s ON s.chg_of_owner_id = c.chg_of_owner_id "
             f"JOIN chg_of_owner co ON co.chg_of_owner_id = c.chg_of_owner_id WHERE {_window('c')}) x"
         )  # a sale on each parcel it is linked to, with the number of parcels it covers
+        exemptions = (
+            f"SELECT e.prop_id, {self._digest(['e.exmpt_type_cd', 'e.exemption_pct'])}, e.exmpt_type_cd, "
+            f"e.exemption_pct, e.sup_num FROM property_exemption e {supplemented('e', 'exmpt_tax_yr')} "
+            f"AND e.owner_tax_yr = {year}"
+        )  # each exemption of the year's current supplement (a property may have several, or none)
         queries = {
             "base": base, "situs": situs, "owners": owners, "improvements": improvements, "details": details,
-            "attributes": attributes,
+            "attributes": attributes, "exemptions": exemptions,
         }  # fmt: skip
         if land is not None:
             queries["land"] = land
@@ -712,6 +718,14 @@ class _Rows:
     area: dict[int, tuple] = field(default_factory=dict)
     land: dict[int, tuple] = field(default_factory=dict)
     sales: dict[int, list[tuple]] = field(default_factory=dict)
+    exemptions: dict[int, list[tuple]] = field(default_factory=dict)  # (prop_id, digest, type, percent)
+
+    def exemptions_text(self, prop_id: int) -> str:
+        """The property's exemptions as the roll shows them: each type with its percentage, by type."""
+        parts = []
+        for _, _, kind, percent in sorted(self.exemptions.get(prop_id, ()), key=lambda row: code(row[2])):
+            parts.append(code(kind) + ("" if percent is None else f" {float(percent):g}%"))
+        return "; ".join(parts)[:200]
 
     def of(self, prop_id: int) -> tuple:
         """The property's row of each query of _PER_PROPERTY (None where it has none); the detail and attributes
@@ -733,6 +747,7 @@ class _Rows:
             detail[2] if detail else "", attributes[2] if attributes else "",
             str(area[1]) if area else "", "|".join(map(str, land[1:])) if land else "",
             ",".join(f"{row[1]}:{row[2]}" for row in sorted(sales, key=_sale_id)) if sales else "",
+            ",".join(sorted(row[1] for row in self.exemptions.get(prop_id, ()))),
         ))  # fmt: skip
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
@@ -770,7 +785,13 @@ SITUS_COLUMNS = ("situs_num", "situs_street_prefx", "situs_street", "situs_stree
 OWNER_COLUMNS = ("file_as_name", "addr_line1", "addr_line2", "addr_line3", "addr_city", "addr_state", "zip")
 SALE_COLUMNS = ("sl_price", "adjusted_sl_price", "sl_dt", "sl_ratio_type_cd", "deed_type_cd", "excise_number",
                 "deed_dt", "parcels")  # fmt: skip
-_SUPPLEMENTED = ("improvements", "details", "attributes", "land")  # queries read for every supplement of the year
+_SUPPLEMENTED = (
+    "improvements",
+    "details",
+    "attributes",
+    "land",
+    "exemptions",
+)  # queries read for every supplement of the year
 _PER_PROPERTY = ("situs", "owners", "improvements", "details", "attributes", "area", "land")  # _Rows.of's order
 _SITUS_KEYS = tuple(f"s.{column}" for column in SITUS_COLUMNS)
 _OWNER_KEYS = tuple(f"o.{column}" for column in OWNER_COLUMNS)

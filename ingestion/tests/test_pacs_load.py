@@ -154,3 +154,43 @@ def test_a_dry_run_writes_nothing(fake, county):
     assert result["inserted"] == PARCELS
     assert not Property.objects.filter(county=county).exists()
     assert not IngestionReject.objects.filter(county=county).exists()
+
+
+def pacs_exemptions() -> dict[int, list[tuple[str, float]]]:
+    """PACS's exemptions of 2026 in each property's current supplement, read straight from the fake."""
+    from django.db import connections
+
+    with connections["pacs"].cursor() as cursor:
+        cursor.execute(
+            "SELECT e.prop_id, e.exmpt_type_cd, e.exemption_pct FROM property_exemption e JOIN prop_supp_assoc psa "
+            "ON psa.prop_id = e.prop_id AND psa.owner_tax_yr = e.exmpt_tax_yr AND psa.sup_num = e.sup_num "
+            "WHERE e.exmpt_tax_yr = 2026"
+        )
+        found: dict[int, list[tuple[str, float]]] = {}
+        for prop_id, kind, percent in cursor.fetchall():
+            found.setdefault(prop_id, []).append((kind.strip(), float(percent)))
+    return found
+
+
+def test_exemptions_load_and_a_changed_one_is_updated_and_audited(fake, county):
+    from terrafusion.testing.pacs import pacs_execute
+
+    exempt = pacs_exemptions()
+    assert exempt, "the fake writes senior exemptions"
+    load(county)
+    loaded = dict(Property.objects.filter(county=county).values_list("property_id", "exemptions"))
+    for prop_id, text in loaded.items():
+        expected = "; ".join(f"{kind} {percent:g}%" for kind, percent in sorted(exempt.get(prop_id, [])))
+        assert text == expected, prop_id
+    changed = next(iter(exempt))
+    percent = "UPDATE property_exemption SET exemption_pct = {} WHERE prop_id = {} AND exmpt_tax_yr = 2026"
+    pacs_execute(percent.format(50, int(changed)))
+    try:
+        again = load(county)
+        assert again["updated"] == 1
+        parcel = Property.objects.get(county=county, property_id=changed)
+        assert parcel.exemptions == f"{exempt[changed][0][0]} 50%"
+        change = PropertyChange.objects.get(county=county, property=parcel)
+        assert change.changes["exemptions"] == {"old": f"{exempt[changed][0][0]} 100%", "new": parcel.exemptions}
+    finally:
+        pacs_execute(percent.format(100, int(changed)))
