@@ -12,12 +12,14 @@ from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, connections, transaction
 
 from counties.config import county_config_dir
-from ingestion.models import IngestionReject
+from ingestion.models import IngestionReject, Upload
 from ingestion.pacs.mapping import MAPPING_FILE, PacsMapping, pacs_mapping_load
 from ingestion.pacs.reader import PacsReader
+from ingestion.uploads import table_read
 from properties.choices import ActorKind, ValueSource
 from properties.models import Property
 from properties.services import (
@@ -178,3 +180,19 @@ def pacs_load_combine(results: list[dict], *, county, roll_year: int, dry_run: b
     if not dry_run and (totals.get("inserted") or totals.get("updated")):
         statistics_refresh(county=county, parcels=Property.objects.filter(county=county).count())
     return {"roll_year": roll_year, "dry_run": dry_run, "parts": len(results), **totals, "first_rejects": rejects}
+
+
+def upload_receive(*, county, kind: str, file, user, mapping: dict, sheet: str | None) -> Upload:
+    """Read an uploaded file as a table of its kind (UploadRefused when it cannot be one) and keep it as it came,
+    `uploaded`, for validation."""
+    content = file.read()
+    table = table_read(
+        content, name=file.name, kind=kind, mapping=mapping, max_rows=settings.INGESTION_UPLOAD_MAX_ROWS, sheet=sheet
+    )
+    upload = Upload(
+        county=county, kind=kind, original_name=file.name[:200], size=len(content), column_mapping=mapping,
+        sheet=sheet or "", rows=len(table.rows), encoding=table.encoding, uploaded_by=user,
+    )  # fmt: skip
+    upload.file.save(file.name, ContentFile(content), save=False)
+    upload.save()
+    return upload

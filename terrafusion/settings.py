@@ -173,6 +173,9 @@ JOB_SWEEP_INTERVAL_SECONDS = env_int("JOB_SWEEP_INTERVAL_SECONDS", 30, minimum=1
 COUNTY_CONFIG_DIR = env_str("COUNTY_CONFIG_DIR", str(BASE_DIR / "counties" / "configs"))
 # PACS loads run in parts of this many properties (prop_ids), which workers run in parallel.
 PACS_CHUNK_PROPERTIES = env_int("PACS_CHUNK_PROPERTIES", 25_000, minimum=1)
+# Uploaded files of property data (ingestion): at most this many bytes and data rows each.
+INGESTION_UPLOAD_MAX_BYTES = env_int("INGESTION_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, minimum=1024)
+INGESTION_UPLOAD_MAX_ROWS = env_int("INGESTION_UPLOAD_MAX_ROWS", 500_000, minimum=1)
 # A GIS export reads and writes parcels this many at a time (its memory is about proportional), and its files
 # can be downloaded for this many hours after it completes; the sweep then deletes them.
 GIS_EXPORT_BATCH_PARCELS = env_int("GIS_EXPORT_BATCH_PARCELS", 50_000, minimum=100)
