@@ -1,4 +1,5 @@
-"""The ingestion job kind: PACS bulk loads and syncs, in parts that workers run in parallel."""
+"""The ingestion job kind: PACS bulk loads and syncs, in parts that workers run in parallel; the validation of an
+upload."""
 
 from django.db import transaction
 
@@ -6,7 +7,14 @@ from counties.roles import RUN_INGESTION
 from ingestion.api.serializers import IngestionParametersSerializer
 from ingestion.choices import IngestionOperation
 from ingestion.models import IngestionJob
-from ingestion.services import PacsSource, pacs_load_combine, pacs_load_plan, pacs_load_range, pacs_source_open
+from ingestion.services import (
+    PacsSource,
+    pacs_load_combine,
+    pacs_load_plan,
+    pacs_load_range,
+    pacs_source_open,
+    upload_check,
+)
 from terrafusion.jobs.registry import JobKind
 from terrafusion.jobs.runner import JobRunner
 
@@ -30,6 +38,8 @@ class IngestionJobRunner(JobRunner):
         return self._source
 
     def chunks(self) -> list[dict] | None:
+        if self.job.parameters.get("operation") == IngestionOperation.UPLOAD_VALIDATE:
+            return None
         if self.dry_run:
             return None  # one transaction, rolled back: run() below
         ranges = pacs_load_plan(self.source())
@@ -50,6 +60,9 @@ class IngestionJobRunner(JobRunner):
         return pacs_load_combine(results, county=self.job.county, roll_year=self.source().roll_year, dry_run=False)
 
     def run(self) -> dict:
+        if self.job.parameters["operation"] == IngestionOperation.UPLOAD_VALIDATE:
+            self.progress(0.1, "reading and checking every row")
+            return upload_check(county=self.job.county, upload_id=self.job.parameters["upload"])
         source = self.source()
         ranges = pacs_load_plan(source)
         results = []

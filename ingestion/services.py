@@ -14,11 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, connections, transaction
+from django.utils import timezone
 
 from counties.config import county_config_dir
-from ingestion.models import IngestionReject, Upload
+from ingestion.models import IngestionReject, Upload, UploadState
 from ingestion.pacs.mapping import MAPPING_FILE, PacsMapping, pacs_mapping_load
 from ingestion.pacs.reader import PacsReader
+from ingestion.upload_validation import upload_validate
 from ingestion.uploads import table_read
 from properties.choices import ActorKind, ValueSource
 from properties.models import Property
@@ -196,3 +198,23 @@ def upload_receive(*, county, kind: str, file, user, mapping: dict, sheet: str |
     upload.file.save(file.name, ContentFile(content), save=False)
     upload.save()
     return upload
+
+
+def upload_check(*, county, upload_id: str) -> dict:
+    """Validate an uploaded file (ingestion/upload_validation.py) and keep its preview on the upload, which becomes
+    `validated`; nothing else changes. The job's result is the preview's counts."""
+    upload = Upload.objects.get(pk=upload_id, county=county)
+    if upload.state != UploadState.UPLOADED:
+        raise ValueError(f"The upload is {upload.state}: only an uploaded file is validated.")
+    with upload.file.open("rb") as handle:
+        content = handle.read()
+    table = table_read(content, name=upload.original_name, kind=upload.kind, mapping=upload.column_mapping,
+                       max_rows=settings.INGESTION_UPLOAD_MAX_ROWS, sheet=upload.sheet or None)  # fmt: skip
+    preview = upload_validate(county=county, kind=upload.kind, table=table).as_dict()
+    Upload.objects.filter(pk=upload.pk, state=UploadState.UPLOADED).update(
+        state=UploadState.VALIDATED, preview=preview, validated_at=timezone.now()
+    )
+    return {
+        "upload": str(upload.pk),
+        **{key: preview[key] for key in ("rows", "insert", "update", "unchanged", "rejected")},
+    }

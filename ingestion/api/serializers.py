@@ -16,6 +16,16 @@ class IngestionParametersSerializer(serializers.Serializer):
         help_text="The PACS roll year to load (default: the county's working year).",
     )
     dry_run = serializers.BooleanField(default=False, help_text="Read, check and count; write nothing.")
+    upload = serializers.UUIDField(required=False, help_text="upload_validate: the upload (its id) to validate.")
+
+    def validate(self, attrs):
+        if attrs["operation"] == IngestionOperation.UPLOAD_VALIDATE:
+            if "upload" not in attrs:
+                raise serializers.ValidationError({"upload": "upload_validate needs the upload's id."})
+            attrs["upload"] = str(attrs["upload"])  # stored as JSON
+        elif "upload" in attrs:
+            raise serializers.ValidationError({"upload": "applies to upload_validate only."})
+        return attrs
 
     def validate_roll_year(self, year: int) -> int:
         if year > timezone.localdate().year + 2:

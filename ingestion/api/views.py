@@ -10,11 +10,13 @@ from rest_framework.response import Response
 from counties.models import County
 from counties.roles import RUN_INGESTION
 from ingestion.api.serializers import UploadCreateSerializer, UploadSerializer
+from ingestion.jobs import INGESTION_JOBS
 from ingestion.models import Upload
 from ingestion.services import upload_receive
 from ingestion.uploads import UploadRefused
 from terrafusion.api.exceptions import ErrorSerializer
 from terrafusion.api.viewsets import CountyScopedViewSetMixin
+from terrafusion.jobs.runner import job_start
 
 
 class UploadViewSet(
@@ -52,6 +54,9 @@ class UploadViewSet(
             )  # fmt: skip
         except UploadRefused as exc:
             raise serializers.ValidationError({"file": str(exc)}) from None
+        # Validation runs as a job (every row checked against the county's data); the upload shows its preview.
+        validation = INGESTION_JOBS.validate_parameters({"operation": "upload_validate", "upload": str(upload.pk)})
+        job_start(kind=INGESTION_JOBS, user=request.user, county=county, parameters=validation)
         return Response(self.get_serializer(upload).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})

@@ -127,3 +127,28 @@ def test_the_admin_lists_uploads_with_their_original(db, client):
     stranger = user_with_role(CountyFactory(slug="yakima-wa"), "viewer", username="stranger", is_staff=True)
     client.force_login(stranger)
     assert "sales.csv" not in client.get(reverse("admin:ingestion_upload_changelist")).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_is_validated_by_a_job_in_a_worker(db):
+    from ingestion.models import IngestionJob
+    from terrafusion.testing.factories import PropertyFactory
+    from terrafusion.testing.workers import run_burst_worker
+
+    county = CountyFactory(slug="benton-wa")
+    PropertyFactory(county=county, parcel_number="1-01")
+    steward = user_with_role(county, "data_steward", username="steward")
+    response = post(bearer_client(steward), "benton-wa")  # 1-01 is a parcel, 1-02 is not
+    assert response.status_code == 201
+    job = IngestionJob.objects.get()
+    assert job.parameters == {"operation": "upload_validate", "upload": response.json()["id"], "dry_run": False}
+    assert run_burst_worker().returncode == 0
+    job.refresh_from_db()
+    assert job.status == "completed", job.error_message
+    upload = Upload.objects.get()
+    assert upload.state == UploadState.VALIDATED and upload.validated_at is not None
+    assert (upload.preview["insert"], upload.preview["rejected"]) == (1, 1)
+    assert upload.preview["rejects"] == [
+        {"row": 3, "field": "parcel_number", "reason": "no parcel of this number in the county", "value": "1-02"}
+    ]
+    assert job.result == {"upload": str(upload.pk), "rows": 2, "insert": 1, "update": 0, "unchanged": 0, "rejected": 1}
