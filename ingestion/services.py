@@ -218,3 +218,42 @@ def upload_check(*, county, upload_id: str) -> dict:
         "upload": str(upload.pk),
         **{key: preview[key] for key in ("rows", "insert", "update", "unchanged", "rejected")},
     }
+
+
+class UploadDecisionRefused(Exception):
+    """The upload cannot be approved or rejected now (its state), or not by this person (`four_eyes`)."""
+
+    def __init__(self, message: str, *, four_eyes: bool = False):
+        super().__init__(message)
+        self.four_eyes = four_eyes
+
+
+def upload_approve(*, upload: Upload, user, note: str = "") -> Upload:
+    """A validated upload approved by a second person (never its uploader), under the row's lock."""
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().get(pk=upload.pk)
+        if locked.uploaded_by_id is not None and locked.uploaded_by_id == user.pk:
+            raise UploadDecisionRefused("Four eyes: an upload is approved by another person than its uploader.",
+                                        four_eyes=True)  # fmt: skip
+        if locked.state != UploadState.VALIDATED:
+            raise UploadDecisionRefused(f"The upload is {locked.state}: only a validated upload is approved.")
+        rejected = (locked.preview or {}).get("rejected", 0)
+        said = f"Approved by {user.get_username()}."
+        if rejected:
+            said = f"{said[:-1]}: only the valid rows apply; the {rejected:,} rejected rows are left out."
+        locked.state, locked.approved_by, locked.approved_at = UploadState.APPROVED, user, timezone.now()
+        locked.message = f"{said} {note}".strip()
+        locked.save(update_fields=["state", "approved_by", "approved_at", "message"])
+    return locked
+
+
+def upload_reject(*, upload: Upload, user, note: str = "") -> Upload:
+    """An upload not yet approved set aside for good: it will change nothing."""
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().get(pk=upload.pk)
+        if locked.state not in (UploadState.UPLOADED, UploadState.VALIDATED):
+            raise UploadDecisionRefused(f"The upload is {locked.state}: only one not yet approved is rejected.")
+        locked.state = UploadState.REJECTED
+        locked.message = f"Rejected by {user.get_username()}. {note}".strip()
+        locked.save(update_fields=["state", "message"])
+    return locked

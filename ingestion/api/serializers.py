@@ -67,3 +67,7 @@ class UploadCreateSerializer(serializers.Serializer):
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise serializers.ValidationError("Give a JSON object: file column -> field.")
         return value
+
+
+class UploadDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, max_length=1000, help_text="Why: kept on the upload.")

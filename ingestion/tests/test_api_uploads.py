@@ -152,3 +152,58 @@ def test_an_upload_is_validated_by_a_job_in_a_worker(db):
         {"row": 3, "field": "parcel_number", "reason": "no parcel of this number in the county", "value": "1-02"}
     ]
     assert job.result == {"upload": str(upload.pk), "rows": 2, "insert": 1, "update": 0, "unchanged": 0, "rejected": 1}
+
+
+def validated_upload(county, uploader=None) -> Upload:
+    upload = upload_of(county)
+    upload.uploaded_by = uploader
+    upload.state, upload.preview = UploadState.VALIDATED, {"rows": 2, "rejected": 1, "insert": 1}
+    upload.save()
+    return upload
+
+
+class TestUploadApprove(EndpointContract):
+    route = "api:ingestion-upload-approve"
+    method = "post"
+    role = "data_steward"
+    read_only_role = "viewer"
+
+    def make_target(self, county):
+        return validated_upload(county)
+
+    def snapshot(self, target):
+        return Upload.objects.filter(pk=target.pk).values_list("state", flat=True).first()
+
+
+class TestUploadReject(TestUploadApprove):
+    route = "api:ingestion-upload-reject"
+
+
+def test_four_eyes_an_upload_is_approved_by_another_person_and_says_what_applies(db):
+    county = CountyFactory(slug="benton-wa")
+    uploader = user_with_role(county, "data_steward", username="uploader")
+    upload = validated_upload(county, uploader)
+    url = reverse("api:ingestion-upload-approve", args=[upload.pk])
+    mine = bearer_client(uploader).post(url, {}, format="json")
+    assert mine.status_code == 403 and "Four eyes" in mine.json()["error"]["message"]
+    approver = user_with_role(county, "data_steward", username="approver")
+    done = bearer_client(approver).post(url, {"note": "checked the big ones"}, format="json")
+    assert done.status_code == 200, done.content
+    body = done.json()
+    assert (body["state"], body["approved_by"], body["uploaded_by"]) == ("approved", "approver", "uploader")
+    assert "only the valid rows apply; the 1 rejected rows are left out" in body["message"]
+    assert bearer_client(approver).post(url, {}, format="json").status_code == 409  # approved once
+    reject = bearer_client(approver).post(reverse("api:ingestion-upload-reject", args=[upload.pk]), {}, format="json")
+    assert reject.status_code == 409  # too late to reject
+
+
+def test_an_unvalidated_upload_is_not_approved_but_may_be_rejected(db):
+    county = CountyFactory(slug="benton-wa")
+    upload = upload_of(county)
+    approver = user_with_role(county, "data_steward", username="approver")
+    early = bearer_client(approver).post(reverse("api:ingestion-upload-approve", args=[upload.pk]), {}, format="json")
+    assert early.status_code == 409 and "only a validated upload" in early.json()["error"]["message"]
+    rejected = bearer_client(approver).post(reverse("api:ingestion-upload-reject", args=[upload.pk]),
+                                            {"note": "wrong county's file"}, format="json")  # fmt: skip
+    assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
+    assert "wrong county's file" in rejected.json()["message"]
