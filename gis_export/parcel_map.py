@@ -10,6 +10,7 @@ from django.db.models.functions import Cast, Floor, NullIf
 from django.urls import reverse
 
 from counties.models import County
+from properties.geometry import bbox_overlapping
 from properties.models import Property, PropertyValue
 
 MAX_PARCELS = 4_000  # more parcels than this in the box: a grid instead (drawn fast by any browser)
@@ -30,15 +31,7 @@ class MapLayer:
 
 
 def _in_box(county: County, bbox: list[float]) -> QuerySet:
-    xmin, ymin, xmax, ymax = bbox
-    return Property.objects.filter(
-        county=county,
-        is_active=True,
-        bbox_xmax__gte=xmin,
-        bbox_xmin__lte=xmax,
-        bbox_ymax__gte=ymin,
-        bbox_ymin__lte=ymax,
-    )
+    return Property.objects.filter(bbox_overlapping(*bbox), county=county, is_active=True)
 
 
 def _with_change(parcels: QuerySet, county: County) -> QuerySet:

@@ -8,6 +8,7 @@ from django.db.models.functions import Cast
 
 from counties.models import County
 from gis_export.choices import Attribute
+from properties.geometry import bbox_overlapping
 from properties.models import Property
 from terrafusion.arrow import Column
 
@@ -97,8 +98,7 @@ def parcels_for_export(
     if filters.get("max_value") is not None:
         parcels = parcels.filter(market_value__lte=filters["max_value"])
     if filters.get("bbox"):
-        xmin, ymin, xmax, ymax = filters["bbox"]
-        parcels = parcels.filter(bbox_xmax__gte=xmin, bbox_xmin__lte=xmax, bbox_ymax__gte=ymin, bbox_ymin__lte=ymax)
+        parcels = parcels.filter(bbox_overlapping(*filters["bbox"]))
     if roll_year is not None:
         values = Q(values__roll_year=roll_year, values__source=value_source)
         parcels = parcels.annotate(year_values=FilteredRelation("values", condition=values))

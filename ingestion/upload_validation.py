@@ -79,14 +79,15 @@ def _decimal(low: float, high: float, places: int) -> Callable[[str], Decimal]:
 
 
 def _choice(choices) -> Callable[[str], str]:
-    values = {value.lower(): value for value in choices.values} | {label.lower(): value for value, label in
-                                                                     choices.choices}  # fmt: skip
+    """A code of the choices, given as its value or its label, any case ("Very good", "very_good")."""
+    values = {value: value for value in choices.values} | {label.lower(): value for value, label in choices.choices}
 
     def parse(text: str) -> str:
-        try:
-            return values[text.lower().replace(" ", "_") if text.lower().replace(" ", "_") in values else text.lower()]
-        except KeyError:
-            raise ValueError(f"must be one of {', '.join(choices.values)}") from None
+        key = text.strip().lower()
+        found = values.get(key.replace(" ", "_")) or values.get(key)
+        if found is None:
+            raise ValueError(f"must be one of {', '.join(choices.values)}")
+        return found
 
     return parse
 

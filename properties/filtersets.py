@@ -3,6 +3,7 @@
 import django_filters
 from rest_framework.exceptions import ValidationError
 
+from properties.geometry import bbox_overlapping
 from properties.models import Property, Sale
 from terrafusion.api.filters import CountyScopedFilterSet
 
@@ -34,7 +35,7 @@ class PropertyFilterSet(CountyScopedFilterSet):
             raise ValidationError({"bbox": ["Give four numbers: min_lon,min_lat,max_lon,max_lat."]}) from None
         if xmin > xmax or ymin > ymax:
             raise ValidationError({"bbox": ["The minimums must not exceed the maximums."]})
-        return queryset.filter(bbox_xmax__gte=xmin, bbox_xmin__lte=xmax, bbox_ymax__gte=ymin, bbox_ymin__lte=ymax)
+        return queryset.filter(bbox_overlapping(xmin, ymin, xmax, ymax))
 
 
 class SaleFilterSet(CountyScopedFilterSet):

@@ -75,3 +75,11 @@ def projected_metres(latitude, longitude, epsg: int):
     to_metres = crs.axis_info[0].unit_conversion_factor
     x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(np.asarray(longitude), np.asarray(latitude))
     return np.asarray(x) * to_metres, np.asarray(y) * to_metres
+
+
+def bbox_overlapping(xmin: float, ymin: float, xmax: float, ymax: float):
+    """The condition on a parcel's bbox columns (WGS84) that its extent overlaps the box: one definition for the API's
+    filter, the GIS exports, the map and the OGC items."""
+    from django.db.models import Q
+
+    return Q(bbox_xmax__gte=xmin, bbox_xmin__lte=xmax, bbox_ymax__gte=ymin, bbox_ymin__lte=ymax)

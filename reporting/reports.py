@@ -151,7 +151,7 @@ def assessment_roll(county: County, parameters: Mapping, written_parts: list | N
 def county_summary(county: County, parameters: Mapping, groups: list[dict] | None = None) -> tuple[Document, dict]:
     """The summary of `groups` (the job's parts' rows), or of the whole county read at once."""
     groups = county_summary_groups(county=county) if groups is None else groups
-    summary, _ = county_summary_build(county=county, groups=groups)
+    summary = county_summary_build(county=county, groups=groups)
     columns = [Col("neighborhood"), Col("neighborhood_name", "Name"), Col("class_code", "Class"),
                Col("parcels", kind=INT), Col("parcels_with_values", "With values", INT),
                *(Col(name, kind=MONEY) for name in VALUES)]  # fmt: skip

@@ -1,7 +1,4 @@
-"""Report computations: each returns a summary for the job row and the file's bytes."""
-
-import csv
-import io
+"""The county summary's computations: its rows by neighborhood groups (the job's parts), and its totals."""
 
 from counties.models import County
 from properties.fields import VALUE_FIELDS
@@ -30,8 +27,9 @@ def county_summary_groups(*, county: County, neighborhood_ids: list[int | None] 
     ]
 
 
-def county_summary_build(*, county: County, groups: list[dict]) -> tuple[dict, bytes]:
-    """The summary (county totals, by neighborhood, by class) and its CSV from the rows."""
+def county_summary_build(*, county: County, groups: list[dict]) -> dict:
+    """The summary (county totals, by neighborhood, by class) from the rows (the report's document is built in
+    reporting/reports.py)."""
     groups = sorted(groups, key=lambda g: (g["neighborhood"], g["class_code"]))
     totals = {
         "parcels": sum(g["parcels"] for g in groups),
@@ -57,8 +55,4 @@ def county_summary_build(*, county: County, groups: list[dict]) -> tuple[dict, b
         "by_class": by_class,
         "groups": len(groups),
     }
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(groups[0]) if groups else ["neighborhood", "class_code", "parcels"])
-    writer.writeheader()
-    writer.writerows(groups)
-    return summary, out.getvalue().encode()
+    return summary

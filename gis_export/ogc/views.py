@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from counties.models import County
 from gis_export.choices import Attribute
 from gis_export.selectors import county_extent, export_columns
-from properties.geometry import wkb_to_geojson_many
+from properties.geometry import bbox_overlapping, wkb_to_geojson_many
 from properties.models import Property
 from terrafusion.api.permissions import CountyPermission
 from terrafusion.api.renderers import GeoJSONRenderer, ORJSONRenderer
@@ -167,9 +167,7 @@ class ItemsView(OgcView):
         limit, bbox, cursor = given["limit"], given.get("bbox"), given.get("cursor")
         parcels = _parcels(county)
         if bbox:
-            parcels = parcels.filter(
-                bbox_xmax__gte=bbox[0], bbox_xmin__lte=bbox[2], bbox_ymax__gte=bbox[1], bbox_ymin__lte=bbox[3]
-            )
+            parcels = parcels.filter(bbox_overlapping(*bbox))
         if cursor is not None:
             parcels = parcels.filter(id__gt=cursor)
         rows = list(parcels.order_by("id")[: limit + 1])
